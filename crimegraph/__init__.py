@@ -1,0 +1,55 @@
+"""crimegraph: map 'village push' (地推) personal-information-theft chains.
+
+The pipeline is read -> resolve -> build -> analyse -> export:
+
+* :mod:`crimegraph.identifiers` normalises phones, ID numbers, bank cards, OTPs;
+* :mod:`crimegraph.synth` writes synthetic case folders in the real export formats;
+
+``import crimegraph`` is light: plotting, pyvis and IPython are imported only
+by the functions that need them.
+"""
+
+from __future__ import annotations
+
+from .exceptions import (
+    CrimegraphError,
+    ExportError,
+    FormatError,
+    InvalidIdentifierError,
+    MissingColumnError,
+    MissingDependencyError,
+    SchemaError,
+    UnsupportedGraphError,
+)
+from .identifiers import (
+    extract_identifiers,
+    mask_bank_card,
+    mask_id_number,
+    mask_phone,
+    mask_text,
+    normalize_bank_card,
+    normalize_id_number,
+    normalize_phone,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "CrimegraphError",
+    "ExportError",
+    "FormatError",
+    "InvalidIdentifierError",
+    "MissingColumnError",
+    "MissingDependencyError",
+    "SchemaError",
+    "UnsupportedGraphError",
+    "extract_identifiers",
+    "mask_bank_card",
+    "mask_id_number",
+    "mask_phone",
+    "mask_text",
+    "normalize_bank_card",
+    "normalize_id_number",
+    "normalize_phone",
+]

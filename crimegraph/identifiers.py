@@ -1,0 +1,594 @@
+"""Identifiers found in seized evidence: normalise, validate, extract, mask.
+
+The normalised forms are fixed by the product contract (``DESIGN.md`` §2):
+
+* **Mainland mobile**: 11 digits ``1[3-9]xxxxxxxxx``; ``+86``, ``0086``, ``86``,
+  spaces and dashes are stripped. Landlines keep the area code: ``0771-2000303``.
+  Masked values (``139******01``) are never phone numbers, and digits inside a
+  longer digit run are not phone numbers.
+* **Resident ID number** (GB 11643-1999): 18 characters, check digit verified,
+  ``x`` becomes ``X``; 15-digit legacy numbers are upgraded. An invalid number
+  is *flagged*, never returned as a valid identity.
+* **Bank card**: 16-19 digits, Luhn-valid, and not a valid ID number.
+* **Verification code** (OTP): 4-6 digits in an SMS-code context
+  (``验证码``, ``【平台】``, ``登录验证码`` ...).
+
+Examples
+--------
+>>> from crimegraph.identifiers import normalize_phone, normalize_id_number
+>>> normalize_phone("+86 138-0013-8000")
+'13800138000'
+>>> normalize_phone("139******01") is None
+True
+>>> normalize_id_number("11010519491231002x")
+'11010519491231002X'
+>>> extract_identifiers("王秀英 450103195502141219 手机13800138000").phones
+('13800138000',)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+
+from .exceptions import InvalidIdentifierError
+
+__all__ = [
+    "IdNumberCheck",
+    "Extracted",
+    "id_check_digit",
+    "check_id_number",
+    "normalize_id_number",
+    "is_valid_id_number",
+    "normalize_phone",
+    "normalize_mobile",
+    "is_mobile",
+    "is_masked",
+    "luhn_valid",
+    "luhn_check_digit",
+    "normalize_bank_card",
+    "extract_otp_codes",
+    "extract_identifiers",
+    "mask_id_number",
+    "mask_phone",
+    "mask_bank_card",
+    "mask_text",
+]
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+# First two digits of a resident ID: province-level division codes (GB/T 2260).
+_PROVINCES = frozenset(
+    {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44,
+     45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83}
+)
+# Characters a masking tool uses in place of digits.
+_MASK_CHARS = "*＊×xX•●#"
+_MASKED_RE = re.compile(r"^\+?\d*[*＊×•●#]{2,}[\dXx]*$")
+_SEP_RE = re.compile(r"[\s\-\u00a0\u2005\u3000]")
+
+
+# --------------------------------------------------------------------------- IDs
+def id_check_digit(first17: str) -> str:
+    """Return the GB 11643 check character for the first 17 digits of an ID.
+
+    Examples
+    --------
+    >>> id_check_digit("11010519491231002")
+    'X'
+    """
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise InvalidIdentifierError(
+            f"id_check_digit needs exactly 17 ASCII digits, got {first17!r}"
+        )
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+@dataclass(frozen=True, slots=True)
+class IdNumberCheck:
+    """Outcome of checking one resident ID number.
+
+    Attributes
+    ----------
+    raw : str
+        The value as given.
+    normalized : str or None
+        The 18-character form when ``valid``; ``None`` otherwise.
+    valid : bool
+        Whether the value is a well-formed ID with a correct check digit.
+    reason : str
+        Empty when valid, otherwise why it was rejected.
+    birth_date : datetime.date or None
+        Date of birth encoded in a valid ID.
+    sex : {"M", "F"} or None
+        From the parity of the order code (odd = male).
+    region : str or None
+        The 6-digit administrative division code.
+    """
+
+    raw: str
+    normalized: str | None
+    valid: bool
+    reason: str = ""
+    birth_date: _dt.date | None = None
+    sex: str | None = None
+    region: str | None = None
+
+
+def _birth_date(yyyymmdd: str) -> _dt.date | None:
+    try:
+        d = _dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return None
+    if not 1900 <= d.year <= 2099:
+        return None
+    return d
+
+
+def check_id_number(value: object) -> IdNumberCheck:
+    """Check a resident ID number and explain the verdict.
+
+    Parameters
+    ----------
+    value : object
+        An 18-character ID (last character may be ``x``/``X``) or a 15-digit
+        legacy ID. Surrounding spaces, a trailing TAB or a leading ``'`` (as
+        spreadsheets and bank exports add) are tolerated.
+
+    Returns
+    -------
+    IdNumberCheck
+        ``valid`` tells whether it is a real-looking ID; ``reason`` says why not.
+
+    Examples
+    --------
+    >>> check_id_number("110105491231002").normalized   # 15-digit upgrade
+    '11010519491231002X'
+    >>> check_id_number("110105194912310021").reason
+    'check digit is 1, expected X'
+    """
+    raw = "" if value is None else str(value)
+    s = raw.strip().lstrip("'").strip()
+    if len(s) == 15 and s.isascii() and s.isdigit():
+        s17 = s[:6] + "19" + s[6:]
+        birth = _birth_date(s17[6:14])
+        if birth is None:
+            return IdNumberCheck(raw, None, False, "15-digit ID has an invalid birth date")
+        s = s17 + id_check_digit(s17)
+    elif len(s) == 18:
+        s = s[:17] + s[17].upper()
+        if not (s[:17].isascii() and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X")):
+            return IdNumberCheck(raw, None, False, "not 17 digits followed by a digit or X")
+    else:
+        return IdNumberCheck(raw, None, False, f"length {len(s)}, expected 18 (or 15)")
+    if int(s[:2]) not in _PROVINCES:
+        return IdNumberCheck(raw, None, False, f"unknown province code {s[:2]}")
+    birth = _birth_date(s[6:14])
+    if birth is None:
+        return IdNumberCheck(raw, None, False, f"invalid birth date {s[6:14]}")
+    expected = id_check_digit(s[:17])
+    if s[17] != expected:
+        return IdNumberCheck(raw, None, False, f"check digit is {s[17]}, expected {expected}")
+    sex = "M" if int(s[16]) % 2 else "F"
+    return IdNumberCheck(raw, s, True, "", birth, sex, s[:6])
+
+
+def normalize_id_number(value: object) -> str | None:
+    """Return the normalised 18-character ID, or ``None`` if it is not valid.
+
+    Examples
+    --------
+    >>> normalize_id_number("11010519491231002x")
+    '11010519491231002X'
+    >>> normalize_id_number("110105194912310021") is None
+    True
+    """
+    return check_id_number(value).normalized
+
+
+def is_valid_id_number(value: object) -> bool:
+    """Whether ``value`` is a valid resident ID number (18 or 15 digits)."""
+    return check_id_number(value).valid
+
+
+# ------------------------------------------------------------------------ phones
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE_RE = re.compile(r"^(0[1-9]\d{1,2})[\-\s]?([2-9]\d{6,7})$")
+_LANDLINE_AREA3 = frozenset({"010", "020", "021", "022", "023", "024", "025", "027", "028", "029"})
+
+
+def is_masked(value: object) -> bool:
+    """Whether ``value`` looks like a masked number (``139******01``, ``4501****996X``).
+
+    Examples
+    --------
+    >>> is_masked("138****0611"), is_masked("13800000611")
+    (True, False)
+    """
+    if value is None:
+        return False
+    s = _SEP_RE.sub("", str(value))
+    return bool(_MASKED_RE.match(s)) and any(ch.isdigit() for ch in s)
+
+
+def normalize_mobile(value: object) -> str | None:
+    """Return an 11-digit mainland mobile number, or ``None``.
+
+    Strips ``+86``/``0086``/``86``, spaces, dashes and a ``tel:`` prefix.
+    Masked values and longer digit runs give ``None``.
+
+    Examples
+    --------
+    >>> normalize_mobile("0086 138 0013 8000")
+    '13800138000'
+    >>> normalize_mobile("213800138000") is None
+    True
+    """
+    if value is None:
+        return None
+    s = str(value).strip().lstrip("'").strip()
+    if s.lower().startswith("tel:"):
+        s = s[4:]
+    s = _SEP_RE.sub("", s).replace("(", "").replace(")", "")
+    if s.startswith("+86"):
+        s = s[3:]
+    elif s.startswith("0086"):
+        s = s[4:]
+    elif s.startswith("86") and len(s) == 13:
+        s = s[2:]
+    return s if _MOBILE_RE.match(s) else None
+
+
+def is_mobile(value: object) -> bool:
+    """Whether ``value`` normalises to a mainland mobile number."""
+    return normalize_mobile(value) is not None
+
+
+def normalize_phone(value: object) -> str | None:
+    """Return a mobile (``13800138000``) or landline (``0771-2000303``), or ``None``.
+
+    Examples
+    --------
+    >>> normalize_phone("tel:+86-138-0013-8000")
+    '13800138000'
+    >>> normalize_phone("(0771) 2000303")
+    '0771-2000303'
+    >>> normalize_phone("010-62345678")
+    '010-62345678'
+    >>> normalize_phone("139******01") is None
+    True
+    """
+    mobile = normalize_mobile(value)
+    if mobile is not None:
+        return mobile
+    if value is None:
+        return None
+    s = str(value).strip().lstrip("'").strip()
+    if s.lower().startswith("tel:"):
+        s = s[4:]
+    if s.startswith("+86"):
+        s = "0" + s[3:].lstrip(" -")
+    s = s.replace("(", "").replace(")", " ").strip()
+    s = re.sub(r"\s+", " ", s)
+    m = _LANDLINE_RE.match(s)
+    if not m:
+        compact = _SEP_RE.sub("", s)
+        if not compact.isdigit() or not 10 <= len(compact) <= 12 or compact[0] != "0":
+            return None
+        area = compact[:3] if compact[:3] in _LANDLINE_AREA3 else compact[:4]
+        m = _LANDLINE_RE.match(area + "-" + compact[len(area):])
+        if not m:
+            return None
+    area, local = m.group(1), m.group(2)
+    if len(area) == 3 and area not in _LANDLINE_AREA3:
+        return None
+    return f"{area}-{local}"
+
+
+# ------------------------------------------------------------------------- cards
+def luhn_valid(digits: str) -> bool:
+    """Whether a digit string passes the Luhn (mod 10) check."""
+    if not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def luhn_check_digit(partial: str) -> str:
+    """Return the Luhn check digit to append to ``partial``.
+
+    Examples
+    --------
+    >>> luhn_check_digit("622202123456789012")
+    '8'
+    """
+    for d in "0123456789":
+        if luhn_valid(partial + d):
+            return d
+    raise InvalidIdentifierError(f"luhn_check_digit needs digits, got {partial!r}")
+
+
+def normalize_bank_card(value: object) -> str | None:
+    """Return a 16-19 digit Luhn-valid card number that is not an ID number, or ``None``.
+
+    Examples
+    --------
+    >>> normalize_bank_card("6222 0212 3456 7890 128")
+    '6222021234567890128'
+    >>> normalize_bank_card("6222021234567890124") is None   # Luhn fails
+    True
+    """
+    if value is None:
+        return None
+    s = _SEP_RE.sub("", str(value).strip().lstrip("'"))
+    if not (16 <= len(s) <= 19) or not s.isascii() or not s.isdigit():
+        return None
+    if not luhn_valid(s) or is_valid_id_number(s):
+        return None
+    return s
+
+
+# -------------------------------------------------------------------------- OTPs
+_OTP_KEYWORDS = re.compile(
+    r"验证码|校验码|动态码|动态密码|确认码|短信码|登录码|激活码|安全码|verification code|code",
+    re.IGNORECASE,
+)
+_SMS_BRACKET = re.compile(r"【[^】]{1,12}】")
+_OTP_CANDIDATE = re.compile(r"(?<![0-9A-Za-z_.*¥￥$])(\d{4,6})(?![0-9A-Za-z_.*%])")
+_OTP_NOT_AFTER = re.compile(r"^\s*(?:元|块|分钟|秒|小时|天|年|月|日|号|个|笔|条|人|岁|次|万)")
+_OTP_WINDOW = 24
+
+
+def extract_otp_codes(text: object) -> tuple[str, ...]:
+    """Verification codes (4-6 digits) in an SMS-code context.
+
+    A candidate must stand alone (not inside a longer digit run or a masked
+    value), must not be a quantity (``1200元``, ``5分钟``), and must lie near a
+    code keyword (``验证码`` ...) or in a message that starts like an SMS
+    (``【平台】``).
+
+    Examples
+    --------
+    >>> extract_otp_codes("【美团】8306（登录验证码），请勿泄露")
+    ('8306',)
+    >>> extract_otp_codes("验证码 482913 5分钟内有效")
+    ('482913',)
+    >>> extract_otp_codes("今天做了1200元")
+    ()
+    """
+    if text is None:
+        return ()
+    s = str(text)
+    keywords = [m.span() for m in _OTP_KEYWORDS.finditer(s)]
+    brackets = _SMS_BRACKET.search(s)
+    if not keywords and not brackets:
+        return ()
+    out: list[str] = []
+    for m in _OTP_CANDIDATE.finditer(s):
+        if _OTP_NOT_AFTER.match(s[m.end():]):
+            continue
+        near = any(
+            (m.start() - ke <= _OTP_WINDOW and m.start() >= ke)
+            or (ks - m.end() <= _OTP_WINDOW and ks >= m.end())
+            for ks, ke in keywords
+        )
+        if near or (brackets is not None and brackets.start() < m.start() and not keywords):
+            if m.group(1) not in out:
+                out.append(m.group(1))
+    return tuple(out)
+
+
+# -------------------------------------------------------------------- extraction
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """Identifiers found in one piece of free text.
+
+    Attributes
+    ----------
+    id_numbers : tuple of str
+        Valid resident ID numbers, normalised.
+    invalid_id_numbers : tuple of str
+        ID-shaped values whose check failed (kept as written, for review).
+    phones : tuple of str
+        Mainland mobiles, normalised.
+    landlines : tuple of str
+        Landline numbers ``AREA-LOCAL``.
+    bank_cards : tuple of str
+        Luhn-valid card numbers.
+    otp_codes : tuple of str
+        Verification codes in SMS-code context.
+    """
+
+    id_numbers: tuple[str, ...] = ()
+    invalid_id_numbers: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    landlines: tuple[str, ...] = ()
+    bank_cards: tuple[str, ...] = ()
+    otp_codes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return any((self.id_numbers, self.invalid_id_numbers, self.phones,
+                    self.landlines, self.bank_cards, self.otp_codes))
+
+
+# A run of digits with single spaces/dashes between them, optionally led by
+# +86/0086 and ended by an ID check letter. Not glued to letters, digits or masks.
+_SPAN_RE = re.compile(
+    r"(?<![0-9A-Za-z_*＊×•●#])"
+    r"(\+?\d(?:[ \-\u00a0]?\d)*[Xx]?)"
+    r"(?![0-9A-Za-z_*＊×•●#])"
+)
+_CC_PREFIX = re.compile(r"^(?:\+86|0086|\+?86(?=[ \-]))[ \-]?")
+
+
+def _classify_compact(compact: str, grouped: bool) -> tuple[str, str] | None:
+    """Classify a digit string; ``grouped`` when it was written with separators."""
+    if len(compact) in (15, 18) and not grouped:
+        chk = check_id_number(compact)
+        if chk.valid:
+            return ("id", chk.normalized or "")
+        if len(compact) == 18 and compact[:17].isdigit() and int(compact[:2]) in _PROVINCES \
+                and _birth_date(compact[6:14]) is not None:
+            return ("invalid_id", compact[:17] + compact[17].upper())
+    if not compact.isdigit():
+        return None
+    if len(compact) == 11 and _MOBILE_RE.match(compact):
+        return ("phone", compact)
+    if len(compact) == 13 and compact.startswith("86") and _MOBILE_RE.match(compact[2:]):
+        return ("phone", compact[2:])
+    if 16 <= len(compact) <= 19:
+        card = normalize_bank_card(compact)
+        if card is not None:
+            return ("card", card)
+    return None
+
+
+def _groups_ok(groups: list[str]) -> bool:
+    """Separator groupings we accept as one number: 3-4-4 phones, 4-4-4-4(-3) cards."""
+    if len(groups) == 1:
+        return True
+    if any(len(g) > 4 for g in groups[:-1]) or len(groups[-1]) > 4:
+        return False
+    return all(len(g) >= 3 for g in groups[:-1])
+
+
+def extract_identifiers(text: object) -> Extracted:
+    """Find ID numbers, phones, landlines, bank cards and OTP codes in free text.
+
+    Digits inside longer digit runs, glued to letters (``wxid_138...``) or next
+    to masking characters are ignored. A space-separated sequence is read as one
+    number only when its grouping looks like one (``138 0013 8000``); otherwise
+    each group is read on its own (``<ID> <phone>``).
+
+    Examples
+    --------
+    >>> e = extract_identifiers("李桂兰 450103195502141219 13912345678 验证码 482913")
+    >>> e.id_numbers, e.phones, e.otp_codes
+    (('450103195502141219',), ('13912345678',), ('482913',))
+    >>> extract_identifiers("订单号 2024051713800138000123").phones
+    ()
+    """
+    if text is None:
+        return Extracted()
+    s = str(text)
+    ids: list[str] = []
+    bad: list[str] = []
+    phones: list[str] = []
+    lands: list[str] = []
+    cards: list[str] = []
+
+    def add(bucket: list[str], v: str) -> None:
+        if v not in bucket:
+            bucket.append(v)
+
+    buckets = {"id": ids, "invalid_id": bad, "phone": phones, "card": cards}
+    for m in _SPAN_RE.finditer(s):
+        span = m.group(1)
+        land = normalize_phone(span) if span.startswith("0") and not span.startswith("00") else None
+        if land is not None and "-" in land:
+            add(lands, land)
+            continue
+        body = _CC_PREFIX.sub("", span)
+        had_cc = body != span
+        groups = [g for g in re.split(r"[ \-\u00a0]", body.lstrip("+")) if g]
+        compact = "".join(groups)
+        if had_cc:
+            if _MOBILE_RE.match(compact) and _groups_ok(groups):
+                add(phones, compact)
+            continue
+        hit = _classify_compact(compact, len(groups) > 1) if _groups_ok(groups) else None
+        if hit is not None:
+            add(buckets[hit[0]], hit[1])
+            continue
+        if len(groups) > 1:
+            for g in groups:
+                hit = _classify_compact(g, False)
+                if hit is not None:
+                    add(buckets[hit[0]], hit[1])
+    otps = [c for c in extract_otp_codes(s)]
+    return Extracted(tuple(ids), tuple(bad), tuple(phones), tuple(lands), tuple(cards), tuple(otps))
+
+
+# ----------------------------------------------------------------------- masking
+def mask_id_number(value: object) -> str:
+    """Mask an ID number for briefings: keep the first 4 and last 4 characters.
+
+    Examples
+    --------
+    >>> mask_id_number("45010319550214996X")
+    '4501**********996X'
+    """
+    s = "" if value is None else str(value).strip()
+    if len(s) <= 8:
+        return "*" * len(s)
+    return s[:4] + "*" * (len(s) - 8) + s[-4:]
+
+
+def mask_phone(value: object) -> str:
+    """Mask a phone number: ``138****0611``; landlines keep the area code.
+
+    Examples
+    --------
+    >>> mask_phone("13800000611")
+    '138****0611'
+    >>> mask_phone("0771-2000303")
+    '0771-***0303'
+    """
+    s = "" if value is None else str(value).strip()
+    if "-" in s:
+        area, local = s.split("-", 1)
+        return f"{area}-{'*' * max(len(local) - 4, 0)}{local[-4:]}"
+    if len(s) <= 7:
+        return "*" * len(s)
+    return s[:3] + "*" * (len(s) - 7) + s[-4:]
+
+
+def mask_bank_card(value: object) -> str:
+    """Mask a bank card: first 4 and last 4 digits.
+
+    Examples
+    --------
+    >>> mask_bank_card("6222021234567890128")
+    '6222***********0128'
+    """
+    return mask_id_number(value)
+
+
+def mask_text(text: object) -> str:
+    """Mask every ID number, phone and bank card found in free text.
+
+    Examples
+    --------
+    >>> mask_text("李桂兰 450103195502141219 13912345678")
+    '李桂兰 4501**********1219 139****5678'
+    """
+    if text is None:
+        return ""
+    s = str(text)
+
+    def repl(m: re.Match[str]) -> str:
+        span = m.group(1)
+        found = extract_identifiers(span)
+        digits = re.sub(r"\D", "", span)
+        if found.phones == (digits[-11:],) and not (found.id_numbers or found.bank_cards
+                                                      or found.invalid_id_numbers):
+            return mask_phone(found.phones[0])
+        out = span
+        for v in found.id_numbers + found.invalid_id_numbers:
+            out = out.replace(v, mask_id_number(v)).replace(v[:17] + "x", mask_id_number(v))
+        for v in found.bank_cards:
+            out = out.replace(v, mask_bank_card(v))
+        for v in found.phones:
+            out = out.replace(v, mask_phone(v))
+        return out
+
+    return _SPAN_RE.sub(repl, s)
