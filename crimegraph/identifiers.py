@@ -82,7 +82,7 @@ def id_check_digit(first17: str) -> str:
         raise InvalidIdentifierError(
             f"id_check_digit needs exactly 17 ASCII digits, got {first17!r}"
         )
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=False))
     return _ID_CHECK[total % 11]
 
 
