@@ -3,6 +3,7 @@
 The pipeline is read -> resolve -> build -> analyse -> export:
 
 * :mod:`crimegraph.identifiers` normalises phones, ID numbers, bank cards, OTPs;
+* :mod:`crimegraph.io` reads seized exports into evidence tables (``read_case``);
 * :mod:`crimegraph.synth` writes synthetic case folders in the real export formats;
 
 ``import crimegraph`` is light: plotting, pyvis and IPython are imported only
@@ -31,6 +32,22 @@ from .identifiers import (
     normalize_id_number,
     normalize_phone,
 )
+from .io import (
+    Case,
+    LoadReport,
+    read,
+    read_alipay,
+    read_bank_statement,
+    read_case,
+    read_cellebrite_contacts,
+    read_contact_sheet,
+    read_memotrace,
+    read_pywxdump,
+    read_ufdr_chats,
+    read_ufdr_contacts,
+    read_vcard,
+    read_wechat_pay,
+)
 
 __version__ = "0.1.0"
 
@@ -44,6 +61,20 @@ __all__ = [
     "MissingDependencyError",
     "SchemaError",
     "UnsupportedGraphError",
+    "Case",
+    "LoadReport",
+    "read",
+    "read_alipay",
+    "read_bank_statement",
+    "read_case",
+    "read_cellebrite_contacts",
+    "read_contact_sheet",
+    "read_memotrace",
+    "read_pywxdump",
+    "read_ufdr_chats",
+    "read_ufdr_contacts",
+    "read_vcard",
+    "read_wechat_pay",
     "extract_identifiers",
     "mask_bank_card",
     "mask_id_number",

@@ -284,17 +284,17 @@ class _CaseWriter:
     def write(self) -> dict[str, object]:
         self.case.mkdir(parents=True, exist_ok=True)
         self.assign_devices()
-        copies: dict[str, set[str]] = {}
-        for g in self.w.groups:
+        copies: dict[int, set[str]] = {}
+        for i, g in enumerate(self.w.groups):
             keep = g.members if g.private else g.members[: self.w.scale.chat_copies]
-            copies[g.room_id] = set(keep)
+            copies[i] = set(keep)
         truncated = bad_time = False
         both_done = False
         for folder_name, owner, primary in self.devices:
             folder = self.case / folder_name
             folder.mkdir(parents=True, exist_ok=True)
             self.write_contacts(folder, owner)
-            groups = [g for g in self.w.groups if owner.pid in copies[g.room_id]]
+            groups = [g for i, g in enumerate(self.w.groups) if owner.pid in copies[i]]
             if not primary:
                 self.write_chats(folder, owner, [g for g in groups if not g.private][:1], False)
                 continue

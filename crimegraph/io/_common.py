@@ -1,0 +1,293 @@
+"""Plumbing shared by every loader: one path helper, decoding, value parsers,
+and the per-file accounting (rows read = accepted + rejected + skipped).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from ..exceptions import FormatError
+
+__all__ = ["TZ", "NULLS", "PathOrBuffer", "Source", "read_source", "decode_text", "FileReport",
+           "Reject", "Loaded", "clean", "parse_amount", "parse_time_series", "csv_records",
+           "xlsx_rows", "empty_frame", "MAX_FILE_BYTES"]
+
+TZ = dt.timezone(dt.timedelta(hours=8), "+08:00")
+#: Values that mean "no value" in seized exports.
+NULLS = frozenset({"", "/", "\\N", "-", "--", "null", "NULL", "None", "nan", "NaN", "N/A", "无"})
+MAX_FILE_BYTES = 2 * 1024**3
+PathOrBuffer = str | os.PathLike[str] | IO[bytes] | IO[str]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The bytes of one input and where they came from."""
+
+    name: str           # path as given (for messages) or "<buffer>"
+    data: bytes
+
+    @property
+    def is_zip(self) -> bool:
+        return self.data[:4] == b"PK\x03\x04"
+
+
+def read_source(path_or_buffer: PathOrBuffer) -> Source:
+    """Read a path, path-like or file object into memory (the one path helper).
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist.
+    FormatError
+        The path is a directory, or the file is larger than 2 GiB.
+    """
+    if hasattr(path_or_buffer, "read"):
+        raw = path_or_buffer.read()  # type: ignore[union-attr]
+        data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        return Source(str(getattr(path_or_buffer, "name", "<buffer>")), data)
+    path = Path(os.fspath(path_or_buffer))   # type: ignore[arg-type]
+    if path.is_dir():
+        raise FormatError("is a folder; pass a file, or use crimegraph.read_case() for a case folder",
+                          path=path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise FormatError(f"file is {size} bytes, larger than the {MAX_FILE_BYTES} byte limit", path=path)
+    return Source(str(path), path.read_bytes())
+
+
+def decode_text(src: Source) -> tuple[str, str]:
+    """Decode text: UTF-8 (with or without BOM) first, else GB18030 (a superset of GBK).
+
+    Returns the text and the encoding used. Raises :class:`FormatError` for
+    binary data.
+    """
+    data = src.data
+    if b"\x00" in data[:4096]:
+        raise FormatError("binary data (NUL bytes), not a text export", path=src.name)
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FormatError(f"neither UTF-8 nor GB18030 text (bad byte at offset {exc.start})",
+                          path=src.name, line=line) from None
+
+
+# ---------------------------------------------------------------------- accounting
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A row that was refused: where and why."""
+
+    file: str
+    line: int
+    reason: str
+    raw: str = ""
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file.
+
+    ``rows_read == accepted + rejected + skipped`` always holds; ``skipped``
+    rows carry a reason in ``skip_reasons`` (duplicates, footers, blank lines).
+    ``status`` is ``loaded``, ``unrecognised`` or ``failed`` (the file as a
+    whole could not be read; ``reason`` says why).
+    """
+
+    file: str
+    format: str = ""
+    status: str = "loaded"
+    reason: str = ""
+    device: str | None = None
+    table: str = ""
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def reject(self, line: int, reason: str, raw: str = "") -> None:
+        self.rejected += 1
+        self.rejects.append(Reject(self.file, line, reason, raw[:200]))
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        self.skipped += n
+        self.skip_reasons[reason] += n
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.accepted + self.rejected + self.skipped
+
+    def as_row(self) -> dict[str, Any]:
+        return {"file": self.file, "format": self.format, "status": self.status, "reason": self.reason,
+                "device": self.device or "", "table": self.table, "rows_read": self.rows_read,
+                "accepted": self.accepted, "rejected": self.rejected, "skipped": self.skipped,
+                "skip_reasons": "; ".join(f"{k}: {v}" for k, v in sorted(self.skip_reasons.items()))}
+
+
+@dataclass
+class Loaded:
+    """Result of a single-file reader: a normalised table and its report."""
+
+    table: str                 # transfers, messages, contacts
+    frame: pd.DataFrame
+    report: FileReport
+    owner: dict[str, Any] = field(default_factory=dict)   # what the file says of its owner
+
+    def _repr_html_(self) -> str:
+        r = self.report
+        return (f"<p><b>{_esc(r.file)}</b> ({_esc(r.format)}): {r.rows_read} rows read, "
+                f"{r.accepted} accepted, {r.rejected} rejected, {r.skipped} skipped</p>"
+                + self.frame.head(10).to_html(escape=True))
+
+
+def _esc(s: str) -> str:
+    import html
+
+    return html.escape(str(s))
+
+
+# ------------------------------------------------------------------------- values
+_WS = re.compile(r"^[\s'\u00a0\u3000]+|[\s\u00a0\u3000]+$")
+
+
+def clean(value: object) -> str | None:
+    """Strip padding, TAB guards and a leading ``'``; map null markers to ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    s = _WS.sub("", str(value))
+    return None if s in NULLS else s
+
+
+_AMOUNT_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def parse_amount(value: object) -> Decimal | None:
+    """Parse ``¥1,200.00``, ``￥28.16``, ``1200``, ``"  12.50 "``, a float cell; ``None`` if not a number.
+
+    Examples
+    --------
+    >>> parse_amount("¥1,200.00"), parse_amount("￥28.16"), parse_amount("12,3a.0")
+    (Decimal('1200.00'), Decimal('28.16'), None)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value != value:
+            return None
+        return Decimal(f"{value:.2f}")
+    if isinstance(value, Decimal):
+        return value
+    s = clean(value)
+    if s is None:
+        return None
+    s = s.replace("¥", "").replace("￥", "").replace("元", "").replace(",", "").replace(" ", "")
+    if s.startswith("\\"):
+        s = s[1:]
+    if not _AMOUNT_RE.match(s):
+        return None
+    try:
+        return Decimal(s).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+
+
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M",
+                 "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y.%m.%d %H:%M:%S", "%Y-%m-%d")
+
+
+def parse_time_series(values: pd.Series) -> pd.Series:
+    """Parse local (+08:00) times in the formats seen in exports; NaT where unparseable.
+
+    Tries each known format on the rows still unparsed (vectorised per format).
+    Epoch seconds (10 digits) are read as UTC instants. Values with an explicit
+    offset keep it and are converted to +08:00.
+    """
+    s = values.astype("string").str.strip().str.strip("'")
+    out = pd.Series(pd.NaT, index=s.index, dtype=f"datetime64[ns, {TZ}]")
+    todo = s.notna() & ~s.isin(list(NULLS))
+    epoch = todo & s.str.fullmatch(r"\d{10}").fillna(False)
+    if epoch.any():
+        out[epoch] = pd.to_datetime(s[epoch].astype("int64"), unit="s", utc=True).dt.tz_convert(TZ)
+        todo &= ~epoch
+    for fmt in _TIME_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        if ok.any():
+            idx = ok[ok].index
+            out[idx] = parsed[ok].dt.tz_localize(TZ)
+            todo[idx] = False
+    if todo.any():   # ISO strings with an explicit offset
+        parsed = pd.to_datetime(s[todo], errors="coerce", utc=True, format="ISO8601")
+        ok = parsed.notna()
+        if ok.any():
+            out[ok[ok].index] = parsed[ok].dt.tz_convert(TZ)
+    return out
+
+
+def csv_records(text: str, *, start_line: int = 1) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(physical line where the record starts, fields)`` for CSV text.
+
+    A record whose quotes never close is yielded with what was read; the caller
+    rejects it by its field count.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    prev = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            # a NUL or a field too large: skip to the next line
+            yield start_line + prev, ["\x00csv-error"]
+            prev = reader.line_num
+            continue
+        yield start_line + prev, row
+        prev = reader.line_num
+
+
+def xlsx_rows(src: Source) -> list[tuple[str, list[tuple[int, list[Any]]]]]:
+    """All sheets of an XLSX as ``(sheet name, [(row number, values)])``."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(src.data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken zips
+        raise FormatError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+                          path=src.name) from None
+    sheets = []
+    try:
+        for ws in wb.worksheets:
+            rows = []
+            for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                rows.append((i, list(row)))
+            sheets.append((ws.title, rows))
+    except Exception as exc:
+        raise FormatError(f"XLSX workbook is damaged ({type(exc).__name__}: {exc})",
+                          path=src.name) from None
+    finally:
+        wb.close()
+    return sheets
+
+
+def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})

@@ -1,0 +1,361 @@
+"""Read a whole case folder (DESIGN.md §1) into normalised evidence tables.
+
+:func:`read_case` walks the folder in sorted order, recognises every file by
+content, reads it, merges the tables, counts the same evidence once (a bill in
+CSV and XLSX, a group exported from several phones), works out who owns each
+device (``case.toml``, then the files' own headers) and returns a :class:`Case`
+with a :class:`LoadReport` that accounts for every row.
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import FormatError
+from ..identifiers import normalize_bank_card, normalize_id_number, normalize_phone
+from ..schema import (
+    CONTACT_COLUMNS,
+    DEVICE_COLUMNS,
+    MEMBERSHIP_COLUMNS,
+    MESSAGE_COLUMNS,
+    TRANSFER_COLUMNS,
+)
+from ._common import FileReport, Loaded, Source, empty_frame
+from .chats import message_ids
+from .registry import READERS, _as_buffer, describe_unknown, sniff
+
+__all__ = ["Case", "LoadReport", "read_case", "read_case_toml"]
+
+_TABLES = {"transfers": TRANSFER_COLUMNS, "messages": MESSAGE_COLUMNS, "contacts": CONTACT_COLUMNS}
+
+
+@dataclass
+class LoadReport:
+    """Per-file accounting of a case load.
+
+    Attributes
+    ----------
+    files : list of FileReport
+        One entry per (file, table) read, plus one per unrecognised or failed file.
+    """
+
+    files: list[FileReport] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """``load_report.csv``: file, format, status, reason, rows read/accepted/rejected/skipped."""
+        cols = ["file", "format", "status", "reason", "device", "table", "rows_read", "accepted",
+                "rejected", "skipped", "skip_reasons"]
+        return pd.DataFrame([f.as_row() for f in self.files], columns=cols)
+
+    def rejects(self) -> pd.DataFrame:
+        """``rejects.csv``: one row per rejected row (file, line, reason, raw text)."""
+        rows = [{"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}
+                for f in self.files for r in f.rejects]
+        return pd.DataFrame(rows, columns=["file", "line", "reason", "raw"])
+
+    @property
+    def totals(self) -> dict[str, int]:
+        t = {"files": len({f.file for f in self.files}), "rows_read": 0, "accepted": 0, "rejected": 0,
+             "skipped": 0}
+        for f in self.files:
+            for k in ("rows_read", "accepted", "rejected", "skipped"):
+                t[k] += getattr(f, k)
+        t["unrecognised_files"] = sum(f.status == "unrecognised" for f in self.files)
+        t["failed_files"] = sum(f.status == "failed" for f in self.files)
+        return t
+
+    @property
+    def unexplained_rows(self) -> int:
+        """Rows neither accepted, rejected nor skipped with a reason (must be 0)."""
+        return sum(f.rows_read - f.accepted - f.rejected - f.skipped for f in self.files)
+
+
+@dataclass
+class Case:
+    """A loaded case: evidence tables with provenance, device owners, load report.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    title : str
+    transfers, messages, contacts, memberships, devices : pandas.DataFrame
+        See :mod:`crimegraph.schema` for the columns.
+    report : LoadReport
+    """
+
+    path: Path
+    title: str
+    transfers: pd.DataFrame
+    messages: pd.DataFrame
+    contacts: pd.DataFrame
+    memberships: pd.DataFrame
+    devices: pd.DataFrame
+    report: LoadReport
+
+    def summary(self) -> dict[str, Any]:
+        """Counts an analyst checks first."""
+        t = self.report.totals
+        leaked = set()
+        for ids in self.messages["id_numbers"]:
+            if ids:
+                leaked.update(ids.split(";"))
+        return {"devices": len(self.devices), "files": t["files"], "rows_read": t["rows_read"],
+                "rows_rejected": t["rejected"], "messages": len(self.messages),
+                "transfers": int(self.transfers["transfer_id"].nunique()),
+                "contacts": len(self.contacts), "leaked_id_numbers": len(leaked),
+                "unrecognised_files": t["unrecognised_files"]}
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{v}</td></tr>"
+                       for k, v in s.items())
+        return f"<div><b>Case</b> {html.escape(self.title)}<table>{rows}</table></div>"
+
+    def __repr__(self) -> str:
+        return f"Case({self.title!r}, {self.summary()})"
+
+
+def read_case_toml(path: str | PathLike[str]) -> dict[str, Any]:
+    """Parse ``case.toml``: ``[case] title`` and ``[[device]]`` entries.
+
+    Raises
+    ------
+    FormatError
+        The file is not valid TOML or a device entry has no ``folder``.
+    """
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FormatError(f"case.toml is not valid TOML: {exc}", path=p) from None
+    devices = doc.get("device", [])
+    if not isinstance(devices, list):
+        raise FormatError("[[device]] must be an array of tables", path=p)
+    for i, d in enumerate(devices):
+        if not isinstance(d, dict) or not d.get("folder"):
+            raise FormatError(f"device entry #{i + 1} has no folder = \"...\"", path=p)
+    return doc
+
+
+def _list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [str(x) for x in v]
+
+
+def _progress(items: list[Path], progress: bool | None) -> Iterable[Path]:
+    if progress is False or len(items) < 50:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="reading files", unit="file", disable=None if progress is None else False)
+
+
+def read_case(path: str | PathLike[str], *, progress: bool | None = None) -> Case:
+    """Read a case folder into evidence tables, accounting for every row.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The case folder: one sub-folder per seized device, other sub-folders
+        with bank statements, an optional ``case.toml``.
+    progress : bool or None, default None
+        Show a progress bar: ``None`` = only on a terminal and for 50+ files.
+
+    Returns
+    -------
+    Case
+
+    Raises
+    ------
+    FormatError
+        ``path`` is not a folder, or ``case.toml`` is invalid.
+
+    Examples
+    --------
+    >>> import crimegraph
+    >>> case = crimegraph.read_case("data/samples/small/case")
+    >>> case.report.unexplained_rows
+    0
+    >>> sorted(case.report.rejects()["reason"].str.split(":").str[0])
+    ['truncated row', "unparseable amount '12,3a.0'", "unparseable time '16x8'"]
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FormatError("not a case folder (expected a folder of device sub-folders)", path=root)
+    toml_path = root / "case.toml"
+    config = read_case_toml(toml_path) if toml_path.is_file() else {}
+    report = LoadReport()
+    frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    owners: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
+    for p in _progress(files, progress):
+        rel = p.relative_to(root).as_posix()
+        if p == toml_path:
+            report.files.append(FileReport(rel, "case_toml", table="config"))
+            continue
+        parts = rel.split("/")
+        device = parts[0] if len(parts) > 1 else None
+        try:
+            src = Source(rel, p.read_bytes())
+        except OSError as exc:
+            report.files.append(FileReport(rel, status="failed", reason=f"cannot read: {exc}", device=device))
+            continue
+        names = sniff(src)
+        if not names:
+            report.files.append(FileReport(rel, status="unrecognised", reason=describe_unknown(src),
+                                           device=device))
+            continue
+        for name in names:
+            dev = None if name == "bank_statement" else device
+            try:
+                res: Loaded = READERS[name](_as_buffer(src), source_name=rel, device=dev)
+            except FormatError as exc:
+                report.files.append(FileReport(rel, name, status="failed", reason=exc.reason, device=dev))
+                continue
+            except Exception as exc:  # never a raw traceback for garbage input
+                report.files.append(FileReport(rel, name, status="failed", device=dev,
+                                               reason=f"unreadable ({type(exc).__name__}: {exc})"))
+                continue
+            report.files.append(res.report)
+            frames[res.table].append(res.frame)
+            if dev:
+                for k, v in res.owner.items():
+                    owners[dev][k].update(_list(v))
+    tables = {t: (pd.concat([f for f in frames[t] if not f.empty], ignore_index=True)
+                  if any(not f.empty for f in frames[t]) else empty_frame(cols))
+              for t, cols in _TABLES.items()}
+    by_file = {f.file: f for f in report.files if f.table in _TABLES}
+    transfers = _dedupe_across(tables["transfers"], by_file,
+                               ["transfer_id", "direction", "_owner", "amount"],
+                               "duplicate: same transaction already loaded from another file")
+    devices = _devices(root, config, owners, files)
+    messages = _fill_owner_sender(tables["messages"], devices)
+    messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
+    memberships = _memberships(messages)
+    title = str(config.get("case", {}).get("title") or root.name)
+    return Case(root, title, transfers, messages, tables["contacts"], memberships, devices, report)
+
+
+def _dedupe_across(df: pd.DataFrame, by_file: dict[str, FileReport], keys: list[str],
+                   reason: str) -> pd.DataFrame:
+    if df.empty:
+        return df
+    df = df.copy()
+    df["_owner"] = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
+    dup = df.duplicated(subset=keys, keep="first")
+    for f in df.loc[dup, "source_file"]:
+        rep = by_file[f]
+        rep.accepted -= 1
+        rep.skip(reason)
+    return df.loc[~dup].drop(columns="_owner").reset_index(drop=True)
+
+
+def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.DataFrame:
+    """Keep one row per message; count on how many exports it was seen."""
+    if df.empty:
+        return df
+    copies = df.groupby("message_id", sort=False)["message_id"].transform("size")
+    dup = df.duplicated(subset=["message_id"], keep="first")
+    for f in df.loc[dup, "source_file"]:
+        rep = by_file[f]
+        rep.accepted -= 1
+        rep.skip("duplicate: same message already loaded from another phone's export")
+    # fill sender details missing in the first copy (PyWxDump lacks nicknames) from later copies
+    out = df.loc[~dup].copy()
+    out["copies"] = copies[~dup].astype("int64")
+    for col in ("sender_wxid", "sender_name", "chat_name"):
+        best = df.dropna(subset=[col]).drop_duplicates("message_id").set_index("message_id")[col]
+        out[col] = out[col].fillna(out["message_id"].map(best))
+    return out.sort_values(["chat_id", "time", "message_id"], kind="stable").reset_index(drop=True)
+
+
+def _devices(root: Path, config: dict[str, Any], owners: dict[str, dict[str, set[str]]],
+             files: list[Path]) -> pd.DataFrame:
+    declared = {d["folder"]: d for d in config.get("device", [])}
+    folders = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
+    rows = []
+    for folder in folders:
+        inferred = owners.get(folder, {})
+        d = declared.get(folder, {})
+        if not d and not inferred:
+            continue   # e.g. the bank statement folder: not a seized device
+        evidence = []
+        if d:
+            evidence.append("case.toml")
+        if inferred:
+            evidence.append("inferred from " + ", ".join(sorted(inferred)))
+        phones = sorted({p for p in (normalize_phone(x) for x in _list(d.get("phones"))) if p})
+        cards = sorted({c for c in (normalize_bank_card(x) for x in _list(d.get("bank_cards"))) if c})
+        idn = normalize_id_number(d.get("id_number")) if d.get("id_number") else None
+        alipay = sorted(set(_list(d.get("alipay_accounts"))) | inferred.get("alipay_accounts", set()))
+        rows.append({
+            "device": folder,
+            "owner_name": d.get("owner") or ";".join(sorted(inferred.get("names", set()))),
+            "phones": ";".join(phones),
+            "wechat_ids": ";".join(sorted(set(_list(d.get("wechat_ids"))) | inferred.get("wechat_ids", set()))),
+            "wechat_nicknames": ";".join(sorted(inferred.get("wechat_nicknames", set()))),
+            "alipay_accounts": ";".join(alipay),
+            "id_number": idn or "",
+            "bank_cards": ";".join(cards),
+            "seized_on": str(d.get("seized_on", "")),
+            "seized_at": str(d.get("seized_at", "")),
+            "evidence": "; ".join(evidence),
+        })
+    return pd.DataFrame(rows, columns=list(DEVICE_COLUMNS))
+
+
+def _fill_owner_sender(messages: pd.DataFrame, devices: pd.DataFrame) -> pd.DataFrame:
+    """Messages the owner sent without a sender id (PyWxDump ``我``) get the owner's
+    WeChat id when the device has exactly one."""
+    if messages.empty or devices.empty:
+        return messages
+    one = {r.device: r.wechat_ids for r in devices.itertuples() if r.wechat_ids and ";" not in r.wechat_ids}
+    need = messages["from_owner"].astype(bool) & messages["sender_wxid"].isna()
+    if need.any():
+        messages.loc[need, "sender_wxid"] = messages.loc[need, "device"].map(one)
+    return messages
+
+
+def _canonical_direct_chats(messages: pd.DataFrame, devices: pd.DataFrame) -> pd.DataFrame:
+    """A 1:1 chat is named after the peer on each phone; where the owner's WeChat id
+    is known, name it ``dm:<a>|<b>`` (sorted) so both phones' copies are one chat."""
+    if messages.empty or devices.empty:
+        return messages
+    one = {r.device: r.wechat_ids for r in devices.itertuples() if r.wechat_ids and ";" not in r.wechat_ids}
+    direct = ~messages["is_group"].astype(bool) & messages["device"].isin(list(one))
+    if not direct.any():
+        return messages
+    messages = messages.copy()
+    own = messages.loc[direct, "device"].map(one)
+    peer = messages.loc[direct, "chat_id"]
+    messages.loc[direct, "chat_id"] = ["dm:" + "|".join(sorted((a, b))) for a, b in zip(own, peer, strict=True)]
+    messages.loc[direct, "message_id"] = message_ids(messages.loc[direct])
+    return messages
+
+
+def _memberships(messages: pd.DataFrame) -> pd.DataFrame:
+    """Who spoke in which chat, with a message count and the first place seen."""
+    if messages.empty:
+        return empty_frame(MEMBERSHIP_COLUMNS)
+    spoke = messages.dropna(subset=["sender_wxid"])
+    if spoke.empty:
+        return empty_frame(MEMBERSHIP_COLUMNS)
+    g = spoke.groupby(["chat_id", "sender_wxid"], sort=True)
+    out = g.agg(chat_name=("chat_name", "first"), is_group=("is_group", "first"),
+                member_name=("sender_name", "first"), messages=("message_id", "size"),
+                device=("device", "first"), source_file=("source_file", "first"),
+                source_line=("source_line", "first")).reset_index()
+    out = out.rename(columns={"sender_wxid": "member_wxid"})
+    return out[list(MEMBERSHIP_COLUMNS)]
