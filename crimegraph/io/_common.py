@@ -22,7 +22,7 @@ from ..exceptions import FormatError
 
 __all__ = ["TZ", "NULLS", "PathOrBuffer", "Source", "read_source", "decode_text", "FileReport",
            "Reject", "Loaded", "clean", "parse_amount", "parse_time_series", "csv_records",
-           "xlsx_rows", "empty_frame", "MAX_FILE_BYTES"]
+           "xlsx_rows", "empty_frame", "MAX_FILE_BYTES", "bad_value_reason", "none_for_missing"]
 
 TZ = dt.timezone(dt.timedelta(hours=8), "+08:00")
 #: Values that mean "no value" in seized exports.
@@ -121,6 +121,10 @@ class FileReport:
     skipped: int = 0
     skip_reasons: Counter[str] = field(default_factory=Counter)
     rejects: list[Reject] = field(default_factory=list)
+
+    def finish(self) -> None:
+        """Order rejects by line (they are found in more than one pass)."""
+        self.rejects.sort(key=lambda r: r.line)
 
     def reject(self, line: int, reason: str, raw: str = "") -> None:
         self.rejected += 1
@@ -287,6 +291,21 @@ def xlsx_rows(src: Source) -> list[tuple[str, list[tuple[int, list[Any]]]]]:
     finally:
         wb.close()
     return sheets
+
+
+def bad_value_reason(what: str, value: object) -> str:
+    """``missing time`` or ``unparseable time '...'`` for a reject."""
+    if clean(value) is None:
+        return f"missing {what}"
+    return f"unparseable {what} {value!r}"
+
+
+def none_for_missing(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Text columns hold ``None`` (not NaN) where a value is missing."""
+    for c in columns:
+        col = df[c].astype(object)
+        df[c] = col.where(col.notna(), None)
+    return df
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:

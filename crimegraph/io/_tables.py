@@ -10,7 +10,14 @@ import pandas as pd
 
 from ..identifiers import is_masked, normalize_bank_card, normalize_id_number, normalize_mobile
 from ..schema import TRANSFER_COLUMNS
-from ._common import FileReport, clean, parse_amount, parse_time_series
+from ._common import (
+    FileReport,
+    bad_value_reason,
+    clean,
+    none_for_missing,
+    parse_amount,
+    parse_time_series,
+)
 
 __all__ = ["finish_transfers", "stable_id", "dedupe"]
 
@@ -47,8 +54,8 @@ def finish_transfers(records: list[dict[str, Any]], report: FileReport, *, chann
     bad_time = times.isna()
     bad_amount = amounts.isna() | amounts.map(lambda a: a is not None and a < 0)
     for i in df.index[bad_time | bad_amount]:
-        reason = (f"unparseable time {df.at[i, 'time_raw']!r}" if bad_time[i]
-                  else f"unparseable amount {df.at[i, 'amount_raw']!r}")
+        reason = (bad_value_reason("time", df.at[i, "time_raw"]) if bad_time[i]
+                  else bad_value_reason("amount", df.at[i, "amount_raw"]))
         report.reject(int(df.at[i, "source_line"]), reason, str(df.at[i, "raw"]))
     keep = ~(bad_time | bad_amount)
     df = df.loc[keep].copy()
@@ -83,4 +90,6 @@ def finish_transfers(records: list[dict[str, Any]], report: FileReport, *, chann
     df["_owner"] = owner_key
     df = dedupe(df, ["transfer_id", "direction", "_owner", "amount"], report,
                 "duplicate transaction id (same record seen twice)")
-    return df.drop(columns="_owner")
+    report.finish()
+    text = [c for c in TRANSFER_COLUMNS if c not in ("time", "amount", "completed", "source_line")]
+    return none_for_missing(df.drop(columns="_owner"), text)

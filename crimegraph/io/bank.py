@@ -172,13 +172,17 @@ def read_bank_statement(path_or_buffer: PathOrBuffer, *, source_name: str | None
         if all(clean(c) is None for c in cells):
             report.skip("blank line")
             continue
+        raw = ",".join("" if c is None else str(c) for c in cells)
         if len(cells) < min(width, max(mapping.values()) + 1):
-            report.reject(line, f"truncated row: {len(cells)} of {width} fields",
-                          ",".join("" if c is None else str(c) for c in cells))
+            report.reject(line, f"truncated row: {len(cells)} of {width} fields", raw)
+            continue
+        extra = [c for c in cells[width:] if clean(c) is not None]
+        if extra:
+            report.reject(line, f"malformed row: {len(cells)} fields, expected {width}", raw)
             continue
         rec, why = _record(list(cells), mapping, line)
         if rec is None:
-            report.reject(line, why, ",".join("" if c is None else str(c) for c in cells))
+            report.reject(line, why, raw)
             continue
         records.append(rec)
     frame = finish_transfers(records, report, channel="bank", source_file=name, device=device)

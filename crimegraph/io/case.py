@@ -59,7 +59,7 @@ class LoadReport:
     def rejects(self) -> pd.DataFrame:
         """``rejects.csv``: one row per rejected row (file, line, reason, raw text)."""
         rows = [{"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}
-                for f in self.files for r in f.rejects]
+                for f in self.files for r in sorted(f.rejects, key=lambda r: r.line)]
         return pd.DataFrame(rows, columns=["file", "line", "reason", "raw"])
 
     @property

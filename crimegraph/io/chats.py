@@ -25,9 +25,11 @@ from ._common import (
     FileReport,
     Loaded,
     PathOrBuffer,
+    bad_value_reason,
     clean,
     csv_records,
     decode_text,
+    none_for_missing,
     parse_time_series,
     read_source,
 )
@@ -85,7 +87,7 @@ def finish_messages(records: list[dict[str, Any]], report: FileReport, *, source
         times = times.fillna(alt)
     bad = times.isna()
     for i in df.index[bad]:
-        report.reject(int(df.at[i, "source_line"]), f"unparseable time {df.at[i, 'time_raw']!r}",
+        report.reject(int(df.at[i, "source_line"]), bad_value_reason("time", df.at[i, "time_raw"]),
                       str(df.at[i, "raw"]))
     df = df.loc[~bad].copy()
     df["time"] = times[~bad]
@@ -106,7 +108,9 @@ def finish_messages(records: list[dict[str, Any]], report: FileReport, *, source
             df[c] = None
     df = df[list(MESSAGE_COLUMNS)].reset_index(drop=True)
     df["source_line"] = df["source_line"].astype("int64")
-    return dedupe(df, ["message_id"], report, "duplicate message in the same export")
+    report.finish()
+    df = dedupe(df, ["message_id"], report, "duplicate message in the same export")
+    return none_for_missing(df, ["chat_id", "chat_name", "sender_wxid", "sender_name", "sender_remark"])
 
 
 def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,

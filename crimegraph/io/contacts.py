@@ -57,6 +57,7 @@ def finish_contacts(records: list[dict[str, Any]], report: FileReport, *, source
     df = df[list(CONTACT_COLUMNS)].fillna("")
     df["source_line"] = df["source_line"].astype("int64")
     report.accepted = len(df)
+    report.finish()
     return dedupe(df, ["name", "phones", "wechat_ids", "emails"], report, "duplicate contact entry")
 
 
@@ -110,7 +111,8 @@ def _decode_value(params: str, value: str) -> str:
             return raw.decode(charset)
         except (UnicodeDecodeError, LookupError):
             return raw.decode("gb18030", "replace")
-    return value
+    # RFC 6350 escapes (vCard 3.0/4.0)
+    return re.sub(r"\\([\\,;nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
 
 def read_vcard(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,
