@@ -140,3 +140,16 @@ def test_help_is_readable(capsys):
         main(["synth", "--help"])
     assert "--scale" in capsys.readouterr().out
     assert main([]) == 2
+
+
+def test_cli_load_writes_tables(tmp_path, capsys):
+    assert main(["load", str(SAMPLE / "case"), "--out", str(tmp_path / "t")]) == 0
+    out = capsys.readouterr().out
+    assert "unexplained: 0" in out and "rejected" in out
+    for name in ("load_report.csv", "rejects.csv", "transfers.csv", "messages.csv", "contacts.csv",
+                 "devices.csv"):
+        assert (tmp_path / "t" / name).is_file()
+    with open(tmp_path / "t" / "rejects.csv", encoding="utf-8-sig") as fh:
+        assert len(list(csv.DictReader(fh))) == 3
+    assert main(["load", str(tmp_path / "nope")]) == 1
+    assert "not a case folder" in capsys.readouterr().err
