@@ -4,6 +4,10 @@ The pipeline is read -> resolve -> build -> analyse -> export:
 
 * :mod:`crimegraph.identifiers` normalises phones, ID numbers, bank cards, OTPs;
 * :mod:`crimegraph.io` reads seized exports into evidence tables (``read_case``);
+* :mod:`crimegraph.resolve` merges identifiers into persons (with reasons);
+* :mod:`crimegraph.graph` builds the typed case graph and the suspect projection;
+* :mod:`crimegraph.community` and :mod:`crimegraph.roles` say who is who;
+* :mod:`crimegraph.analysis` runs all of it (``analyse``);
 * :mod:`crimegraph.synth` writes synthetic case folders in the real export formats;
 
 ``import crimegraph`` is light: plotting, pyvis and IPython are imported only
@@ -12,6 +16,8 @@ by the functions that need them.
 
 from __future__ import annotations
 
+from .analysis import Analysis, analyse
+from .community import Partition, detect_communities
 from .exceptions import (
     CrimegraphError,
     ExportError,
@@ -22,6 +28,7 @@ from .exceptions import (
     SchemaError,
     UnsupportedGraphError,
 )
+from .graph import CaseGraph, build_graph, from_frames, suspect_projection, to_frames
 from .identifiers import (
     extract_identifiers,
     mask_bank_card,
@@ -48,6 +55,8 @@ from .io import (
     read_vcard,
     read_wechat_pay,
 )
+from .resolve import Resolution, resolve_entities
+from .roles import RoleResult, infer_roles, money_flows
 
 __version__ = "0.1.0"
 
@@ -61,6 +70,20 @@ __all__ = [
     "MissingDependencyError",
     "SchemaError",
     "UnsupportedGraphError",
+    "Analysis",
+    "analyse",
+    "Partition",
+    "detect_communities",
+    "CaseGraph",
+    "build_graph",
+    "from_frames",
+    "suspect_projection",
+    "to_frames",
+    "Resolution",
+    "resolve_entities",
+    "RoleResult",
+    "infer_roles",
+    "money_flows",
     "Case",
     "LoadReport",
     "read",

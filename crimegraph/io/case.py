@@ -30,6 +30,7 @@ from ..schema import (
     TRANSFER_COLUMNS,
 )
 from ._common import FileReport, Loaded, Source, empty_frame
+from ._tables import stable_id
 from .chats import message_ids
 from .registry import READERS, _as_buffer, describe_unknown, sniff
 
@@ -240,6 +241,7 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None) -> Cas
     transfers = _dedupe_across(tables["transfers"], by_file,
                                ["transfer_id", "direction", "_owner", "amount"],
                                "duplicate: same transaction already loaded from another file")
+    _owner_from_other_copies(tables["messages"], owners)
     devices = _devices(root, config, owners, files)
     messages = _fill_owner_sender(tables["messages"], devices)
     messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
@@ -304,7 +306,9 @@ def _devices(root: Path, config: dict[str, Any], owners: dict[str, dict[str, set
             "device": folder,
             "owner_name": d.get("owner") or ";".join(sorted(inferred.get("names", set()))),
             "phones": ";".join(phones),
-            "wechat_ids": ";".join(sorted(set(_list(d.get("wechat_ids"))) | inferred.get("wechat_ids", set()))),
+            "wechat_ids": ";".join(sorted(set(_list(d.get("wechat_ids"))) | inferred.get("wechat_ids", set())
+                                          | inferred.get("wechat_ids (same messages in other phones' exports)",
+                                                         set()))),
             "wechat_nicknames": ";".join(sorted(inferred.get("wechat_nicknames", set()))),
             "alipay_accounts": ";".join(alipay),
             "id_number": idn or "",
@@ -314,6 +318,27 @@ def _devices(root: Path, config: dict[str, Any], owners: dict[str, dict[str, set
             "evidence": "; ".join(evidence),
         })
     return pd.DataFrame(rows, columns=list(DEVICE_COLUMNS))
+
+
+def _owner_from_other_copies(messages: pd.DataFrame, owners: dict[str, dict[str, set[str]]]) -> None:
+    """A device whose export does not name its owner (PyWxDump ``我``) learns the owner's
+    WeChat id from other phones' copies of the same messages, where the sender is named."""
+    if messages.empty:
+        return
+    # a 1:1 chat is named after the peer on each phone, so match on instant, type and content
+    key = pd.Series([stable_id(t.value, k, x) for t, k, x in
+                     zip(messages["time"], messages["msg_type"], messages["content"], strict=True)],
+                    index=messages.index)
+    named = messages["sender_wxid"].notna()
+    by_key = pd.Series(messages.loc[named, "sender_wxid"].values, index=key[named]).groupby(level=0).agg(
+        lambda s: s.iloc[0] if s.nunique() == 1 else None)
+    mine = messages["from_owner"].astype(bool) & messages["sender_wxid"].isna()
+    for device, idx in messages[mine].groupby("device", sort=True).groups.items():
+        if not device or owners.get(device, {}).get("wechat_ids"):
+            continue
+        ids = set(key[idx].map(by_key).dropna())
+        if len(ids) == 1:   # all the owner's messages point at one account
+            owners[device]["wechat_ids (same messages in other phones' exports)"] = ids
 
 
 def _fill_owner_sender(messages: pd.DataFrame, devices: pd.DataFrame) -> pd.DataFrame:

@@ -136,7 +136,7 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
     Examples
     --------
     >>> from crimegraph.io import read_memotrace
-    >>> p = ("data/samples/small/case/S008_何伟云_手机/聊天记录/医保电子凭证推广1群(77428858773@chatroom)/"
+    >>> p = ("data/samples/small/case/S006_林娜辉_手机/聊天记录/医保电子凭证推广1群(77428858773@chatroom)/"
     ...      "医保电子凭证推广1群_utf8.csv")
     >>> res = read_memotrace(p)
     >>> res.frame["chat_id"].iloc[0], res.report.rejected

@@ -297,9 +297,13 @@ def build_world(scale: Scale, seed: int) -> World:
         crews[m.pid] = [new("pusher", m.pid, _pick_nick(r, _NICK_PUSH, len(pushers) + i))
                         for i in range(n)]
         pushers += crews[m.pid]
-    # each merchant sells to one or two resale nodes
-    buyers = {m.pid: sorted(r.sample([x.pid for x in resale], k=min(len(resale), r.choice((1, 1, 2)))))
-              for m in merchants}
+    # each merchant sells to one or two resale nodes; every resale node buys from someone
+    buyers: dict[str, list[str]] = {}
+    for i, m in enumerate(merchants):
+        first = resale[i % len(resale)].pid
+        extra = [x.pid for x in resale if x.pid != first]
+        more = r.sample(extra, k=1) if extra and r.random() < 0.3 else []
+        buyers[m.pid] = [first] + more
 
     # bystanders: family of every suspect; one shares a pusher's nickname (a resolution trap)
     suspects = resale + merchants + pushers
@@ -401,12 +405,14 @@ def build_world(scale: Scale, seed: int) -> World:
                 sold.append((day0 + 20 * 3600, day_accounts))
         # weekly sales of accounts to the merchant's buyers
         week: list[tuple[int, int]] = []
+        n_sales = 0
         for i, item in enumerate(sold):
             week.append(item)
             if len(week) == 7 or i == len(sold) - 1:
                 t = week[-1][0] + r.randrange(3600)
                 n_acc = sum(a for _, a in week)
-                b = persons[buyers[m.pid][len(bank) % len(buyers[m.pid])]]
+                b = persons[buyers[m.pid][n_sales % len(buyers[m.pid])]]
+                n_sales += 1
                 amount = price * n_acc
                 chat = _private(groups, m, b)
                 msg(chat, t - 1800, m.pid, f"这周{n_acc}个号，{price}一个，一共{amount}")

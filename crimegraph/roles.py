@@ -1,0 +1,286 @@
+"""Role inference along the chain (DESIGN.md §3), with confidence and evidence.
+
+Behaviour, not names or fixed amounts, decides a role:
+
+* **pusher** posts victims' ID numbers (and SMS codes) into a chat group and is
+  paid small amounts by someone in that group;
+* **merchant** is in groups where others post identities, pays those posters
+  small amounts (fan-out) and/or receives large payments;
+* **resale** pays merchants large amounts (buys accounts) without posting
+  identities;
+* **victim** is a person known only as a leaked identity;
+* **other** has evidence but no part in the chain (family, friends, shops);
+* **unknown** has too little evidence.
+
+"Small" and "large" are parameters (``commission_max``, ``sale_min``); the
+defaults follow the domain (commissions of a few to tens of yuan per account,
+account sales in bulk).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+
+from .graph import CaseGraph
+
+__all__ = ["ROLES", "RoleResult", "infer_roles", "money_flows"]
+
+ROLES = ("pusher", "merchant", "resale", "victim", "other", "unknown")
+
+
+@dataclass
+class RoleResult:
+    """Roles of every person.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``person_id, label, role, confidence, crew, evidence`` plus the behaviour
+        counts behind them.
+    params : dict
+    """
+
+    table: pd.DataFrame
+    params: dict[str, float]
+
+    def role_of(self, person_id: str) -> str:
+        return str(self.table.set_index("person_id").at[person_id, "role"])
+
+    def _repr_html_(self) -> str:
+        counts = self.table["role"].value_counts()
+        rows = "".join(f"<tr><td>{html.escape(r)}</td><td>{counts.get(r, 0)}</td></tr>" for r in ROLES)
+        return f"<div><b>Roles</b><table>{rows}</table></div>"
+
+
+def _fmt_range(amounts: list[Decimal]) -> str:
+    lo, hi = min(amounts), max(amounts)
+    return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+
+
+def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float = 200.0) -> RoleResult:
+    """Infer each person's role from behaviour along the chain.
+
+    Parameters
+    ----------
+    cg : CaseGraph
+    commission_max : float, default 100
+        Largest single payment (yuan) counted as a per-account commission.
+    sale_min : float, default 200
+        Smallest single payment (yuan) counted as a bulk account sale.
+
+    Returns
+    -------
+    RoleResult
+
+    Examples
+    --------
+    >>> import crimegraph
+    >>> cg = crimegraph.build_graph(crimegraph.read_case("data/samples/small/case"))
+    >>> r = crimegraph.infer_roles(cg)
+    >>> r.table["role"].value_counts()[["pusher", "merchant", "resale"]].tolist()
+    [14, 3, 2]
+    """
+    G = cg.graph
+    persons = sorted(n for n, d in G.nodes(data=True) if d["type"] == "person")
+    label = {n: G.nodes[n]["label"] for n in persons}
+    ids_posted: Counter[str] = Counter()
+    otps: Counter[str] = Counter()
+    posted_in: dict[str, Counter[str]] = defaultdict(Counter)
+    members: dict[str, set[str]] = defaultdict(set)
+    groups_of: dict[str, set[str]] = defaultdict(set)
+    small_in: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
+    big_in: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
+    big_out: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
+    degree: Counter[str] = Counter()
+    chats: dict[str, set[str]] = defaultdict(set)
+    for u, v, d in G.edges(data=True):
+        t = d["type"]
+        if t in ("contact", "direct_chat", "transfer", "member_of"):
+            degree[u] += 1
+            degree[v] += 1
+        if t == "posted":
+            ids_posted[u] += d["identities"]
+            otps[u] += d.get("otp_codes", 0)
+            posted_in[u][v] += d["identities"]
+        elif t == "member_of":
+            members[v].add(u)
+            groups_of[u].add(v)
+        elif t == "direct_chat":
+            chats[u].add(v)
+            chats[v].add(u)
+        elif t == "transfer" and d.get("completed") and u.startswith("person:") and v.startswith("person:"):
+            amt = d["amount"]
+            if amt <= Decimal(str(commission_max)) and "红包" not in (d.get("kind") or ""):
+                small_in[v][u].append(amt)   # red packets are social, not commissions
+            if amt >= Decimal(str(sale_min)):
+                big_in[v][u].append(amt)
+                big_out[u][v].append(amt)
+    id_groups = {g for p in posted_in for g in posted_in[p]}
+    glabel = {g: G.nodes[g].get("label", g) for g in id_groups}
+
+    role: dict[str, str] = {}
+    conf: dict[str, float] = {}
+    evidence: dict[str, list[str]] = defaultdict(list)
+    crew: dict[str, str] = {}
+
+    # 1. pushers: post identities, paid small amounts by a co-member
+    for p in persons:
+        if ids_posted[p] == 0:
+            continue
+        where = ", ".join(f"{glabel[g]}" for g, _ in posted_in[p].most_common(3))
+        evidence[p].append(f"posted {ids_posted[p]} ID numbers" + (f" and {otps[p]} SMS codes" if otps[p] else "")
+                           + f" in {where}")
+        co = set().union(*(members[g] for g in posted_in[p])) - {p}
+        payers = {q: a for q, a in small_in[p].items() if q in co}
+        score = 0.55 + min(0.25, 0.05 * math.log2(1 + ids_posted[p]))
+        if payers:
+            score += 0.15
+            for q, amts in sorted(payers.items(), key=lambda x: -len(x[1]))[:2]:
+                evidence[p].append(f"received {len(amts)} payments of {_fmt_range(amts)} yuan from "
+                                   f"{label[q]} ({q[7:]})")
+        role[p], conf[p] = "pusher", round(min(score, 0.99), 2)
+
+    pushers = {p for p, r in role.items() if r == "pusher"}
+    # 2. merchants: receive identities in their groups, pay the posters, sell accounts
+    for p in persons:
+        if p in role:
+            continue
+        groups = [g for g in groups_of[p] if g in id_groups]
+        paid = {q for q in pushers if p in small_in[q]}
+        n_posts = sum(sum(posted_in[q][g] for q in pushers) for g in groups)
+        if not groups and len(paid) < 2:
+            continue
+        if groups and not paid and not big_in[p]:
+            continue   # only a bystander in the group
+        score = 0.5 + (0.2 if groups else 0) + min(0.2, 0.04 * len(paid)) + (0.08 if big_in[p] else 0)
+        if groups:
+            evidence[p].append(f"member of {', '.join(glabel[g] for g in sorted(groups))}, where "
+                               f"{n_posts} ID numbers were posted by others")
+        if paid:
+            amts = [a for q in paid for a in small_in[q][p]]
+            evidence[p].append(f"paid {len(amts)} small amounts ({_fmt_range(amts)} yuan) to "
+                               f"{len(paid)} posters")
+        if big_in[p]:
+            total = sum(sum(a) for a in big_in[p].values())
+            evidence[p].append(f"received {sum(len(a) for a in big_in[p].values())} large payments "
+                               f"({total:g} yuan) from {len(big_in[p])} payers")
+        role[p], conf[p] = "merchant", round(min(score, 0.99), 2)
+
+    merchants = {p for p, r in role.items() if r == "merchant"}
+    # 3. resale: buy accounts from merchants
+    for p in persons:
+        if p in role:
+            continue
+        bought = {q: a for q, a in big_out[p].items() if q in merchants}
+        if not bought:
+            continue
+        total = sum(sum(a) for a in bought.values())
+        n = sum(len(a) for a in bought.values())
+        talked = sorted(q for q in bought if q in chats[p])
+        line = (f"paid {n} large amounts ({total:g} yuan) to merchants "
+                + ", ".join(f"{label[q]} ({q[7:]})" for q in sorted(bought)))
+        if n < 2 and not talked:
+            evidence[p].append(line + "; a single payment without other dealings is not enough "
+                                      "to call it an account purchase")
+            continue   # one large payment (a relative, a loan) is not a pattern of purchases
+        if talked:
+            line += "; 1:1 chats with " + ", ".join(label[q] for q in talked)
+        evidence[p].append(line)
+        role[p], conf[p] = "resale", round(min(0.6 + 0.1 * n + 0.1 * len(bought) + 0.1 * len(talked), 0.95), 2)
+
+    # 4. victims, other, unknown
+    for p in persons:
+        if p in role:
+            continue
+        if G.nodes[p].get("kind") == "posted":
+            posters = sorted({u for u, _, d in G.in_edges(_identities(G, p), data=True)
+                              if d["type"] == "leaked_identity"})
+            role[p], conf[p] = "victim", 0.95
+            evidence[p].append("identity posted by " + ", ".join(f"{label[u]} ({u[7:]})" for u in posters))
+        elif degree[p] >= 2 or G.nodes[p].get("kind") == "device_owner":
+            role[p], conf[p] = "other", 0.6
+            evidence[p].append(f"{degree[p]} contacts/payments/chats, no part in the chain")
+        else:
+            role[p], conf[p] = "unknown", 0.3
+            evidence[p].append("known from a single record")
+
+    # crews: a pusher belongs to the merchant who paid it most, else whose group it posts in
+    for p in merchants:
+        crew[p] = p
+    for p in pushers:
+        payers = {q: len(a) for q, a in small_in[p].items() if q in merchants}
+        if payers:
+            crew[p] = max(sorted(payers), key=lambda q: payers[q])
+            continue
+        for g, _ in posted_in[p].most_common():
+            ms = sorted(members[g] & merchants)
+            if ms:
+                crew[p] = ms[0]
+                break
+    rows = [{"person_id": p[7:], "label": label[p], "role": role[p], "confidence": conf[p],
+             "crew": crew[p][7:] if p in crew else "", "ids_posted": ids_posted[p], "otp_codes": otps[p],
+             "evidence": "; ".join(evidence[p])} for p in persons]
+    return RoleResult(pd.DataFrame(rows), {"commission_max": commission_max, "sale_min": sale_min})
+
+
+def _identities(G, person: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [v for _, v, d in G.out_edges(person, data=True) if d["type"] == "owns" and v.startswith("identity:")]
+
+
+def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Money in and out per person, and per crew.
+
+    Only completed payments count; a payment seen in both parties' records is
+    counted once.
+
+    Returns
+    -------
+    per_person : DataFrame
+        ``person_id, money_in, money_out, payments_in, payments_out`` (Decimal yuan).
+    per_crew : DataFrame
+        ``crew, merchant, pushers, victims, commissions_paid, sales_received``.
+    """
+    G = cg.graph
+    inc: dict[str, Decimal] = defaultdict(Decimal)
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    n_in: Counter[str] = Counter()
+    n_out: Counter[str] = Counter()
+    pair: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for u, v, d in G.edges(data=True):
+        if d["type"] != "transfer" or not d.get("completed"):
+            continue
+        if u.startswith("person:"):
+            out[u[7:]] += d["amount"]
+            n_out[u[7:]] += 1
+        if v.startswith("person:"):
+            inc[v[7:]] += d["amount"]
+            n_in[v[7:]] += 1
+        pair[(u[7:], v[7:])] += d["amount"]
+    t = roles.table
+    per_person = pd.DataFrame({
+        "person_id": t["person_id"],
+        "money_in": [inc.get(p, Decimal("0")) for p in t["person_id"]],
+        "money_out": [out.get(p, Decimal("0")) for p in t["person_id"]],
+        "payments_in": [n_in.get(p, 0) for p in t["person_id"]],
+        "payments_out": [n_out.get(p, 0) for p in t["person_id"]],
+    })
+    rows = []
+    role = dict(zip(t["person_id"], t["role"], strict=True))
+    for m, grp in t[t["crew"] != ""].groupby("crew", sort=True):
+        pushers = grp.loc[grp["role"] == "pusher", "person_id"].tolist()
+        rows.append({
+            "crew": m, "merchant": grp.loc[grp["person_id"] == m, "label"].squeeze() if (grp["person_id"] == m).any() else "",
+            "pushers": len(pushers), "victims": int(grp["ids_posted"].sum()),
+            "commissions_paid": sum((pair.get((m, p), Decimal("0")) for p in pushers), Decimal("0")),
+            "sales_received": sum((a for (a_, b_), a in pair.items() if b_ == m and role.get(a_) == "resale"),
+                                  Decimal("0")),
+        })
+    per_crew = pd.DataFrame(rows, columns=["crew", "merchant", "pushers", "victims", "commissions_paid",
+                                           "sales_received"])
+    return per_person, per_crew
