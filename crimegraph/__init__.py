@@ -8,6 +8,7 @@ The pipeline is read -> resolve -> build -> analyse -> export:
 * :mod:`crimegraph.graph` builds the typed case graph and the suspect projection;
 * :mod:`crimegraph.community` and :mod:`crimegraph.roles` say who is who;
 * :mod:`crimegraph.analysis` runs all of it (``analyse``);
+* :mod:`crimegraph.disruption` and :mod:`crimegraph.targeting` say whom to arrest first;
 * :mod:`crimegraph.synth` writes synthetic case folders in the real export formats;
 
 ``import crimegraph`` is light: plotting, pyvis and IPython are imported only
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from .analysis import Analysis, analyse
 from .community import Partition, detect_communities
+from .disruption import DisruptionCurve, simulate_disruption
 from .exceptions import (
     CrimegraphError,
     ExportError,
@@ -57,6 +59,7 @@ from .io import (
 )
 from .resolve import Resolution, resolve_entities
 from .roles import RoleResult, infer_roles, money_flows
+from .targeting import Ranking, compare_strategies, rank_targets
 
 __version__ = "0.1.0"
 
@@ -81,6 +84,11 @@ __all__ = [
     "to_frames",
     "Resolution",
     "resolve_entities",
+    "DisruptionCurve",
+    "simulate_disruption",
+    "Ranking",
+    "compare_strategies",
+    "rank_targets",
     "RoleResult",
     "infer_roles",
     "money_flows",

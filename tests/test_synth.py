@@ -153,3 +153,15 @@ def test_cli_load_writes_tables(tmp_path, capsys):
         assert len(list(csv.DictReader(fh))) == 3
     assert main(["load", str(tmp_path / "nope")]) == 1
     assert "not a case folder" in capsys.readouterr().err
+
+
+def test_cli_report_writes_outputs(tmp_path, capsys):
+    assert main(["report", str(SAMPLE / "case"), "--out", str(tmp_path / "r")]) == 0
+    assert "first targets" in capsys.readouterr().out
+    for name in ("people.csv", "targets.csv", "victims.csv", "transfers.csv", "messages.csv",
+                 "rejects.csv", "load_report.csv"):
+        assert (tmp_path / "r" / name).is_file(), name
+    with open(tmp_path / "r" / "targets.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0])[:7] == ["rank", "person_id", "name", "role", "score", "victims_cut", "reason"]
+    assert rows[0]["role"] in ("merchant", "resale")

@@ -1,0 +1,182 @@
+"""Disruption simulator and targeting (issue #5).
+
+Reference curves: the authors' published result tables, lcucav/criminal-nets @ e23c957f,
+disruption/results/{sequential,block}/{meeting,phone_calls}/df_Unweighted_5nrem.csv
+(Cavallaro et al. 2020, PLOS ONE 15(8): e0236476, doi:10.1371/journal.pone.0236476), rows k = 0..10
+(sequential) and k = 0, 5, 10 (block). The networks are read from ../shared/datasets/montagna.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+import crimegraph as cg
+from crimegraph.datasets import datasets_dir, graph_statistics, load_caviar, load_montagna
+from crimegraph.disruption import collective_influence, simulate_disruption
+from crimegraph.exceptions import UnsupportedGraphError
+from crimegraph.targeting import TARGET_COLUMNS, chain_model, compare_strategies, rank_targets
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "small"
+
+try:
+    datasets_dir()
+    HAVE_DATA = True
+except FileNotFoundError:
+    HAVE_DATA = False
+needs_data = pytest.mark.skipif(not HAVE_DATA, reason="../shared/datasets not beside the checkout")
+
+SEQUENTIAL = {
+    "meetings": {
+        "betweenness": [1.0, 0.9565217391304348, 0.7391304347826086, 0.7173913043478262, 0.5,
+                        0.42391304347826086, 0.4130434782608695, 0.3913043478260869, 0.26086956521739135,
+                        0.25, 0.2065217391304348],
+        "katz": [1.0, 0.9891304347826086, 0.9456521739130435, 0.9239130434782609, 0.9130434782608695,
+                 0.8369565217391304, 0.8260869565217391, 0.8152173913043479, 0.46739130434782605,
+                 0.46739130434782605, 0.42391304347826086],
+        "collective_influence": [1.0, 0.9565217391304348, 0.9456521739130435, 0.9239130434782609,
+                                 0.9130434782608695, 0.8369565217391304, 0.7391304347826086,
+                                 0.7282608695652174, 0.46739130434782605, 0.46739130434782605,
+                                 0.42391304347826086],
+        "degree": [1.0, 0.9565217391304348, 0.9456521739130435, 0.9239130434782609, 0.8478260869565217,
+                   0.8369565217391304, 0.4782608695652174, 0.46739130434782605, 0.46739130434782605,
+                   0.46739130434782605, 0.4565217391304348],
+    },
+    "phonecalls": {
+        "betweenness": [1.0, 0.7640449438202247, 0.5730337078651686, 0.4269662921348315, 0.3932584269662921,
+                        0.2471910112359551, 0.1348314606741573, 0.1235955056179775, 0.0561797752808989,
+                        0.0561797752808989, 0.0449438202247191],
+        "katz": [1.0, 0.8876404494382022, 0.6179775280898876, 0.4269662921348315, 0.348314606741573,
+                 0.2696629213483146, 0.202247191011236, 0.1348314606741573, 0.101123595505618,
+                 0.101123595505618, 0.0449438202247191],
+        "collective_influence": [1.0, 0.8876404494382022, 0.6179775280898876, 0.4269662921348315,
+                                 0.3707865168539326, 0.3370786516853933, 0.202247191011236,
+                                 0.1573033707865169, 0.101123595505618, 0.0674157303370787,
+                                 0.0674157303370787],
+        "degree": [1.0, 0.7640449438202247, 0.6179775280898876, 0.4269662921348315, 0.348314606741573,
+                   0.2696629213483146, 0.202247191011236, 0.1348314606741573, 0.1348314606741573,
+                   0.0561797752808989, 0.0449438202247191],
+    },
+}
+BLOCK = {   # k = 0, 5, 10
+    "meetings": {"betweenness": [1.0, 0.8369565217391304, 0.26086956521739135],
+                 "katz": [1.0, 0.8369565217391304, 0.6086956521739131],
+                 "collective_influence": [1.0, 0.8369565217391304, 0.6195652173913043],
+                 "degree": [1.0, 0.8369565217391304, 0.4565217391304348]},
+    "phonecalls": {"betweenness": [1.0, 0.3258426966292135, 0.0561797752808989],
+                   "katz": [1.0, 0.2696629213483146, 0.0561797752808989],
+                   "collective_influence": [1.0, 0.2808988764044944, 0.0561797752808989],
+                   "degree": [1.0, 0.2696629213483146, 0.0449438202247191]},
+}
+
+
+@needs_data
+@pytest.mark.parametrize("network", ["meetings", "phonecalls"])
+@pytest.mark.parametrize("strategy", ["betweenness", "katz", "collective_influence", "degree"])
+def test_montagna_sequential_reproduces_published_curves(network, strategy):
+    curve = simulate_disruption(load_montagna(network), strategy, mode="sequential", k=10)
+    assert curve.frame["removed"].tolist() == list(range(11))
+    assert curve.frame["lcc_fraction"].tolist() == pytest.approx(SEQUENTIAL[network][strategy], abs=1e-12)
+
+
+@needs_data
+@pytest.mark.parametrize("network", ["meetings", "phonecalls"])
+@pytest.mark.parametrize("strategy", ["betweenness", "katz", "collective_influence", "degree"])
+def test_montagna_block_reproduces_published_curves(network, strategy):
+    curve = simulate_disruption(load_montagna(network), strategy, mode="block", k=10, block_size=5)
+    assert curve.frame["removed"].tolist() == [0, 5, 10]
+    assert curve.frame["lcc_fraction"].tolist() == pytest.approx(BLOCK[network][strategy], abs=1e-12)
+
+
+@needs_data
+def test_montagna_and_caviar_statistics():
+    meet, calls = graph_statistics(load_montagna("meetings")), graph_statistics(load_montagna("phonecalls"))
+    assert (meet["nodes"], meet["edges"]) == (101, 256)     # 289 rows, duplicates collapsed
+    assert (calls["nodes"], calls["edges"]) == (100, 124)
+    cav = graph_statistics(load_caviar())
+    assert (cav["nodes"], cav["edges"], cav["components"]) == (110, 205, 1)   # Morselli (2009)
+    assert graph_statistics(load_caviar(phase=1))["nodes"] == 15
+    assert load_caviar(directed=True).is_directed()
+
+
+def test_collective_influence_and_tie_breaking():
+    G = nx.path_graph(5)       # CI: ends 0, inner nodes 1*... : 1 -> 1*(0+1)=1, 2 -> 1*(1+1)=2
+    assert collective_influence(G) == {0: 0, 1: 1, 2: 2, 3: 1, 4: 0}
+    # degree ties (1 and 2 both degree 1) go to the node inserted last
+    c = simulate_disruption(nx.Graph([(1, 2), (3, 4)]), "degree", k=1)
+    assert c.frame["node"].tolist()[1] == 4
+
+
+def test_simulator_contract():
+    G = nx.karate_club_graph()
+    before = G.copy()
+    for s in ("degree", "betweenness", "katz", "collective_influence", lambda H: dict(H.degree())):
+        c = simulate_disruption(G, s, k=5)
+        assert c.frame["lcc_fraction"].is_monotonic_decreasing
+        assert len(c.frame) == 6
+    assert nx.utils.graphs_equal(G, before)        # input untouched
+    sampled = simulate_disruption(G, "betweenness", k=3, betweenness_k=10, seed=1)
+    assert sampled.frame.equals(simulate_disruption(G, "betweenness", k=3, betweenness_k=10, seed=1).frame)
+    assert simulate_disruption(nx.empty_graph(2), "degree", k=5).frame["removed"].tolist() == [0, 1, 2]
+    with pytest.raises(UnsupportedGraphError):
+        simulate_disruption(nx.DiGraph([(1, 2)]))
+    with pytest.raises(ValueError):
+        simulate_disruption(G, "pagerank")
+    with pytest.raises(ValueError):
+        simulate_disruption(G, mode="random")
+
+
+def test_harm_curve_on_case_graph():
+    a = cg.analyse(cg.read_case(SAMPLE / "case"))
+    model = chain_model(a)
+    chain = set(f"person:{p}" for p in model.chain_nodes)
+    c = simulate_disruption(a.projection, "degree", k=4, candidates=chain,
+                            harm=lambda removed: model.harm(x[7:] for x in removed))
+    assert {"identities", "money"} <= set(c.frame.columns)
+    assert c.frame["identities"].iloc[0] == sum(model.identities.values())
+    assert c.frame["identities"].is_monotonic_decreasing
+
+
+# ------------------------------------------------------------------ targeting
+@pytest.fixture(scope="module")
+def analysis():
+    return cg.analyse(cg.read_case(SAMPLE / "case"))
+
+
+def test_targets_csv_from_sample(analysis):
+    r = rank_targets(analysis, k=10)
+    t = r.table
+    assert tuple(t.columns) == TARGET_COLUMNS
+    assert t["rank"].tolist() == list(range(1, 11))
+    assert t["person_id"].is_unique
+    # the chain: merchants (not replaceable) before pushers (replaceable)
+    assert t["role"].tolist()[:3] == ["merchant"] * 3
+    assert (t.loc[t["role"] == "pusher", "score"] == 0).all()
+    assert t["reason"].str.len().gt(20).all()
+    assert abs(sum(t["score"]) - 1.0) < 1e-3     # all harm removed by the end
+
+
+def test_recovery_model(analysis):
+    model = chain_model(analysis)
+    base = model.harm(())
+    merchant = next(iter(sorted(model.crews)))
+    pusher = model.crews[merchant][0]
+    assert model.harm([pusher]) == base                       # the crew takes over
+    assert model.harm(model.crews[merchant])["identities"] < base["identities"]   # whole crew gone
+    no_takeover = chain_model(analysis, pusher_takeover=0.0)
+    assert no_takeover.harm([pusher])["identities"] < base["identities"]
+    # a merchant with others in reach recovers part of its flow
+    h = model.harm([merchant])
+    crew_ids = sum(model.identities[p] for p in model.crews[merchant])
+    expected = crew_ids * (1 - 0.3) if model.reach[merchant] else crew_ids
+    assert base["identities"] - h["identities"] == pytest.approx(expected)
+
+
+def test_ours_beats_betweenness_after_recovery(analysis):
+    t = compare_strategies(analysis, ks=(1, 3, 5)).set_index("strategy")
+    assert set(t.index) == {"ours", "degree", "betweenness", "min_vertex_cut"}
+    for k in (3, 5):
+        assert t.at["ours", f"harm_left_k{k}"] < t.at["betweenness", f"harm_left_k{k}"]
+        assert t.at["ours", f"harm_left_k{k}"] <= t.at["min_vertex_cut", f"harm_left_k{k}"]
