@@ -181,10 +181,10 @@ def simulate_disruption(G: nx.Graph, strategy: str | Scorer = "degree", *, mode:
     H = G.copy()
     lcc0 = _lcc(H) or 1
     removed: list[Hashable] = []
-    harm0 = harm(frozenset()) if harm else {}
 
     def record(node: Any) -> dict[str, Any]:
-        row = {"removed": len(removed), "node": node, "lcc": _lcc(H), "lcc_fraction": _lcc(H) / lcc0}
+        size = _lcc(H)
+        row = {"removed": len(removed), "node": node, "lcc": size, "lcc_fraction": size / lcc0}
         if harm:
             row.update(harm(frozenset(removed)))
         return row
@@ -192,8 +192,7 @@ def simulate_disruption(G: nx.Graph, strategy: str | Scorer = "degree", *, mode:
     rows = [record("")]
     name = strategy if isinstance(strategy, str) else getattr(strategy, "__name__", "custom")
     while len(removed) < k:
-        pool = H if candidates is None else H.subgraph(n for n in H if n in candidates)
-        if len(pool) == 0:
+        if len(H) == 0 or (candidates is not None and not any(n in candidates for n in H)):
             break
         scores = score_nodes(H, strategy, weight=weight, betweenness_k=betweenness_k, seed=seed)
         if candidates is not None:
