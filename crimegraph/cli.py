@@ -77,20 +77,30 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     from ._fileio import write_csv
     from .analysis import analyse
+    from .export import write_gexf, write_graphml, write_neo4j
     from .io import read_case
     from .targeting import rank_targets
+    from .viz import save_briefing, save_html
 
     out = Path(args.out)
     case = read_case(args.case, progress=False if args.quiet else None)
     analysis = analyse(case, seed=args.seed)
     targets = rank_targets(analysis, k=args.targets)
-    outputs = {
+    tables = {
         "people.csv": analysis.people(), "targets.csv": targets.table, "victims.csv": analysis.victims(),
         "transfers.csv": case.transfers, "messages.csv": case.messages,
         "rejects.csv": case.report.rejects(), "load_report.csv": case.report.to_frame(),
     }
-    for name, frame in outputs.items():
+    for name, frame in tables.items():
         write_csv(frame, out / name)
+    mask = not args.no_mask
+    save_html(analysis, out / "map.html", targets=targets, mask=mask, seed=args.seed,
+              community=args.community, focus=args.focus, max_nodes=args.max_nodes)
+    save_briefing(analysis, out / "briefing.html", targets, mask=mask)
+    write_graphml(analysis.graph.graph, out / "graph.graphml")
+    write_gexf(analysis.graph.graph, out / "graph.gexf")
+    write_neo4j(analysis.graph.graph, out / "neo4j")
+    outputs = ["map.html", "briefing.html", *tables, "graph.graphml", "graph.gexf", "neo4j/"]
     if not args.quiet:
         s = analysis.summary()
         t = case.report.totals
@@ -139,14 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_load)
 
     p = sub.add_parser(
-        "report", help="who is who and whom to target first: people, targets and victims tables",
+        "report", help="the whole job: map, briefing, who is who, whom to target first, exports",
         description="Read a case folder, resolve persons, infer roles and crews, rank arrest targets "
-                    "by harm removed after recovery, and write people.csv, targets.csv, victims.csv, "
-                    "transfers.csv, messages.csv, rejects.csv and load_report.csv.")
+                    "by harm removed after recovery, and write map.html (offline interactive map), "
+                    "briefing.html, people.csv, targets.csv, victims.csv, transfers.csv, messages.csv, "
+                    "rejects.csv, load_report.csv, graph.graphml, graph.gexf and neo4j/ import files.")
     p.add_argument("case", help="case folder")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
     p.add_argument("--seed", type=int, default=0, help="seed of community detection (default 0)")
     p.add_argument("--targets", type=int, default=10, help="how many targets to rank (default 10)")
+    p.add_argument("--no-mask", action="store_true",
+                   help="show victims' full ID numbers and phones in the map and briefing (default: masked)")
+    p.add_argument("--community", type=int, help="draw only this community on the map")
+    p.add_argument("--focus", metavar="PERSON_ID", help="draw only this person's neighbourhood on the map")
+    p.add_argument("--max-nodes", type=int, default=1500,
+                   help="above this many map nodes, pushers are aggregated per crew (default 1500)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success; no progress bars")
     p.set_defaults(func=_cmd_report)
     return parser

@@ -1,0 +1,154 @@
+"""Exports for Gephi and Neo4j: GraphML, GEXF and ``neo4j-admin database import`` CSVs.
+
+networkx's writers fail on ``None``, lists, dicts, ``Decimal`` and numpy values,
+and GEXF files with mixed-type attributes cannot be read back (networkx#1490,
+#3572, #8527). :func:`sanitize_graph` therefore makes every attribute a plain
+``str``/``int``/``float``/``bool`` with one type per key (mixed keys become
+``str``; ``None`` becomes ``""``; sequences are ``;``-joined). Every file is
+written atomically: a failed export leaves no partial file behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from decimal import Decimal
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from ._fileio import atomic_write_bytes, write_csv
+from .exceptions import ExportError
+
+__all__ = ["sanitize_graph", "write_graphml", "write_gexf", "write_neo4j"]
+
+
+def _plain(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, bool | int | float | str):
+        if isinstance(v, float) and v != v:
+            return ""
+        return v
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, dt.datetime | dt.date | pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, list | tuple | set | frozenset):
+        return ";".join(str(_plain(x)) for x in (sorted(v, key=str) if isinstance(v, set | frozenset) else v))
+    if isinstance(v, dict):
+        return ";".join(f"{k}={_plain(x)}" for k, x in sorted(v.items(), key=lambda kv: str(kv[0])))
+    if hasattr(v, "item"):   # numpy scalar
+        return _plain(v.item())
+    return str(v)
+
+
+def _unify(items: list[dict[str, Any]]) -> None:
+    kinds: dict[str, set[type]] = defaultdict(set)
+    for d in items:
+        for k, v in d.items():
+            kinds[k].add(bool if isinstance(v, bool) else type(v))
+    for k, ts in kinds.items():
+        if ts == {int, float}:
+            for d in items:
+                if k in d:
+                    d[k] = float(d[k])
+        elif len(ts) > 1:
+            for d in items:
+                if k in d:
+                    d[k] = str(d[k])
+    for d in items:   # every element carries every key, so readers see one type per key
+        for k, ts in kinds.items():
+            if k not in d:
+                t = next(iter(ts)) if len(ts) == 1 else str
+                d[k] = "" if t is str else (False if t is bool else t(0))
+
+
+def sanitize_graph(G: nx.Graph) -> nx.Graph:
+    """A copy of ``G`` whose attributes GraphML/GEXF writers and readers accept."""
+    H = G.__class__()
+    H.graph.update({k: _plain(v) for k, v in G.graph.items()})
+    nodes = [{k: _plain(v) for k, v in d.items()} for _, d in G.nodes(data=True)]
+    _unify(nodes)
+    for (n, _), d in zip(G.nodes(data=True), nodes, strict=True):
+        H.add_node(str(n), **d)
+    if G.is_multigraph():
+        edges = [(str(u), str(v), k, {a: _plain(b) for a, b in d.items()})
+                 for u, v, k, d in G.edges(keys=True, data=True)]
+    else:
+        edges = [(str(u), str(v), None, {a: _plain(b) for a, b in d.items()}) for u, v, d in G.edges(data=True)]
+    _unify([e[3] for e in edges])
+    for u, v, k, d in edges:
+        if G.is_multigraph():
+            H.add_edge(u, v, key=str(k), **d)
+        else:
+            H.add_edge(u, v, **d)
+    return H
+
+
+def write_graphml(G: nx.Graph, path: str | PathLike[str]) -> Path:
+    """Write ``G`` as GraphML (sanitised, UTF-8, atomic).
+
+    Examples
+    --------
+    >>> import networkx as nx, tempfile, pathlib
+    >>> G = nx.MultiDiGraph(); _ = G.add_edge("a", "b", amount=None, tags=["x", "y"])
+    >>> p = write_graphml(G, pathlib.Path(tempfile.mkdtemp()) / "g.graphml")
+    >>> [d["amount"] for *_, d in nx.read_graphml(p).edges(data=True)], sorted(nx.read_graphml(p))
+    ([''], ['a', 'b'])
+    """
+    buf = io.BytesIO()
+    try:
+        nx.write_graphml(sanitize_graph(G), buf, encoding="utf-8")
+    except (TypeError, ValueError, nx.NetworkXError) as exc:
+        raise ExportError(f"cannot write GraphML: {exc}") from exc
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def write_gexf(G: nx.Graph, path: str | PathLike[str]) -> Path:
+    """Write ``G`` as GEXF 1.2 for Gephi (sanitised, UTF-8, atomic)."""
+    buf = io.BytesIO()
+    try:
+        nx.write_gexf(sanitize_graph(G), buf, encoding="utf-8")
+    except (TypeError, ValueError, nx.NetworkXError) as exc:
+        raise ExportError(f"cannot write GEXF: {exc}") from exc
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+_NEO4J_LABELS = {"person": "Person", "phone": "Phone", "wechat": "WeChatAccount", "alipay": "AlipayAccount",
+                 "bank_card": "BankCard", "chat_group": "ChatGroup", "identity": "Identity",
+                 "organisation": "Organisation", "unidentified": "Unidentified"}
+
+
+def write_neo4j(G: nx.MultiDiGraph, folder: str | PathLike[str]) -> list[Path]:
+    """Write ``nodes.csv`` and ``relationships.csv`` for ``neo4j-admin database import``,
+    plus ``import.txt`` with the command.
+
+    Nodes: ``id:ID,:LABEL,label,type,...``; relationships:
+    ``:START_ID,:END_ID,:TYPE,...``. Array values are ``;``-joined (the
+    import tool's default array delimiter). UTF-8.
+    """
+    folder = Path(folder)
+    H = sanitize_graph(G)
+    nodes = pd.DataFrame([{"id:ID": n, ":LABEL": _NEO4J_LABELS.get(d.get("type", ""), "Entity"), **d}
+                          for n, d in H.nodes(data=True)])
+    rels = pd.DataFrame([{":START_ID": u, ":END_ID": v, ":TYPE": str(d.get("type", "RELATED")).upper(),
+                          **{k: x for k, x in d.items() if k != "type"}}
+                         for u, v, d in H.edges(data=True)])
+    paths = [write_csv_plain(nodes, folder / "nodes.csv"), write_csv_plain(rels, folder / "relationships.csv")]
+    cmd = ("neo4j-admin database import full --nodes=nodes.csv --relationships=relationships.csv "
+           "--array-delimiter=';' --overwrite-destination neo4j\n")
+    paths.append(atomic_write_bytes(folder / "import.txt", cmd.encode("utf-8")))
+    return paths
+
+
+def write_csv_plain(df: pd.DataFrame, path: str | PathLike[str]) -> Path:
+    """UTF-8 CSV without a BOM (Neo4j reads the first header cell literally)."""
+    return atomic_write_bytes(path, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+
+
+__all__ += ["write_csv", "write_csv_plain"]

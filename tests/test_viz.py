@@ -1,0 +1,164 @@
+"""Maps, briefing and exports (issue #6): offline, escaped, masked, deterministic."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+import crimegraph as cg
+from crimegraph.export import sanitize_graph, write_gexf, write_graphml, write_neo4j
+from crimegraph.viz import MapHTML, briefing_html, save_html, show_map, to_html
+from crimegraph.viz.html import map_data
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "small"
+HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return cg.analyse(cg.read_case(SAMPLE / "case"))
+
+
+@pytest.fixture(scope="module")
+def hostile(analysis):
+    """The sample analysis with a pusher renamed to a script-injection payload."""
+    import copy
+
+    a = copy.copy(analysis)
+    a.roles = copy.deepcopy(analysis.roles)
+    t = a.roles.table
+    t.loc[t.index[t["role"] == "pusher"][0], "label"] = HOSTILE
+    return a
+
+
+def _asset_urls(doc: str) -> list[str]:
+    return re.findall(r"""(?:src|href)\s*=\s*["']?\s*(https?:)?//""", doc, flags=re.I)
+
+
+def test_map_is_self_contained_and_offline(analysis, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    doc = to_html(analysis)
+    assert "<script src" not in doc and "<link" not in doc
+    assert _asset_urls(doc) == []
+    assert "Content-Security-Policy" in doc and "default-src 'none'" in doc
+    assert list(tmp_path.iterdir()) == []          # rendering writes nothing (no lib/)
+    p = save_html(analysis, tmp_path / "out" / "map.html")
+    assert sorted(x.name for x in p.parent.iterdir()) == ["map.html"]
+
+
+def test_map_escapes_labels_and_tooltips(hostile):
+    doc = to_html(hostile)
+    assert HOSTILE not in doc
+    assert "<img src=x" not in doc and "<script>window" not in doc
+    assert "\\u003cimg src=x" in doc              # present, as JSON-escaped text
+
+
+def test_map_masks_victims_unless_asked(analysis):
+    victims = analysis.victims()
+    doc = to_html(analysis)
+    assert not any(idn in doc for idn in victims["id_number"])
+    assert not any(ph and ph in doc for ph in victims["phone"])
+    unmasked = to_html(analysis, mask=False)
+    assert any(idn in unmasked for idn in victims["id_number"])
+
+
+def test_map_content_and_options(analysis):
+    d = map_data(analysis)
+    kinds = {n["kind"] for n in d.nodes}
+    assert {"merchant", "pusher", "resale", "victims", "group"} <= kinds
+    n_victims = sum(int(n["label"].split()[0]) for n in d.nodes if n["kind"] == "victims")
+    assert n_victims == len(analysis.victims())
+    assert all(isinstance(n["x"], float) and isinstance(n["y"], float) for n in d.nodes)
+    assert to_html(analysis) == to_html(analysis)    # deterministic bytes
+    agg = map_data(analysis, max_nodes=10)
+    assert any(n["kind"] == "crew" for n in agg.nodes) and not any(n["kind"] == "pusher" for n in agg.nodes)
+    merchant = analysis.roles.table.query("role == 'merchant'")["person_id"].iloc[0]
+    focus = map_data(analysis, focus=merchant, radius=1)
+    assert len(focus.nodes) < len(d.nodes) and f"person:{merchant}" in {n["id"] for n in focus.nodes}
+    comm = map_data(analysis, community=0)
+    assert 0 < len(comm.nodes) < len(d.nodes)
+    with pytest.raises(ValueError, match="people.csv"):
+        map_data(analysis, focus="P999999")
+
+
+def test_notebook_repr_is_iframe_srcdoc(analysis):
+    m = show_map(analysis)
+    assert isinstance(m, MapHTML)
+    r = m._repr_html_()
+    assert r.startswith("<iframe srcdoc=\"") and "<script>" not in r   # the document is escaped once
+    for obj in (analysis, analysis.partition, analysis.roles, cg.rank_targets(analysis, k=3), analysis.case):
+        assert "<" in obj._repr_html_()
+
+
+def test_briefing(analysis, hostile):
+    doc = briefing_html(analysis)
+    for section in ("The chain at a glance", "Whom to target first", "Crews", "Money flow",
+                    "Leaked identities per day", "Evidence loaded"):
+        assert section in doc
+    assert doc.count("<svg") == 2
+    assert "<script" not in doc and _asset_urls(doc) == []
+    assert not any(idn in doc for idn in analysis.victims()["id_number"])
+    assert briefing_html(analysis) == doc           # deterministic
+    ranking = cg.rank_targets(hostile, k=20)
+    bad = briefing_html(hostile, ranking, top=20)
+    assert HOSTILE not in bad and "&lt;img src=x" in bad
+
+
+def test_import_stays_light():
+    import subprocess
+
+    code = ("import sys, crimegraph, crimegraph.viz; "
+            "print(sorted(m for m in ('IPython', 'matplotlib', 'pyvis') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# ------------------------------------------------------------------ exports
+def test_graphml_gexf_roundtrip(analysis, tmp_path):
+    G = analysis.graph.graph
+    for writer, reader, name in ((write_graphml, nx.read_graphml, "g.graphml"), (write_gexf, nx.read_gexf, "g.gexf")):
+        p = writer(G, tmp_path / name)
+        H = reader(p)
+        assert (H.number_of_nodes(), H.number_of_edges()) == (G.number_of_nodes(), G.number_of_edges())
+        types = {}
+        for *_, d in H.edges(data=True):
+            for k, v in d.items():
+                types.setdefault(k, set()).add(type(v))
+        assert all(len(t) == 1 for t in types.values()), types     # one type per key
+
+
+def test_sanitize_graph_values():
+    G = nx.MultiDiGraph()
+    G.add_node("a", x=None, y=[1, 2], z={"k": 1})
+    G.add_node("b", x="s", w=3)
+    G.add_edge("a", "b", amount=__import__("decimal").Decimal("1.50"))
+    H = sanitize_graph(G)
+    assert H.nodes["a"] == {"x": "", "y": "1;2", "z": "k=1", "w": 0}
+    assert H.nodes["b"]["y"] == ""
+    assert list(H.edges(data=True))[0][2]["amount"] == 1.5
+
+
+def test_neo4j_files(analysis, tmp_path):
+    paths = write_neo4j(analysis.graph.graph, tmp_path / "neo4j")
+    nodes = (tmp_path / "neo4j" / "nodes.csv").read_text(encoding="utf-8")
+    rels = (tmp_path / "neo4j" / "relationships.csv").read_text(encoding="utf-8")
+    assert nodes.startswith("id:ID,:LABEL,")
+    assert rels.startswith(":START_ID,:END_ID,:TYPE,")
+    assert "Person" in nodes and "TRANSFER" in rels and "LEAKED_IDENTITY" in rels
+    assert len(nodes.splitlines()) == analysis.graph.graph.number_of_nodes() + 1
+    assert "neo4j-admin database import" in paths[-1].read_text(encoding="utf-8")
+
+
+def test_failed_export_leaves_no_file(tmp_path):
+    from crimegraph._fileio import atomic_write_bytes
+    from crimegraph.exceptions import ExportError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ExportError):
+        atomic_write_bytes(blocker / "sub" / "out.csv", b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
