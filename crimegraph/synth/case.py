@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import formats as F
-from .world import TZ, BankTxn, Group, Person, World
+from .world import TZ, BankTxn, Group, Person, Transfer, World
 
 __all__ = ["write_case"]
 
@@ -64,6 +64,13 @@ class _CaseWriter:
         self.devices: list[tuple[str, Person, bool]] = []   # folder, owner, primary phone?
         self.files: list[str] = []
         self.local_id = 0
+        # payments by party, so each device's bill is built from its own rows only
+        self.by_party: dict[tuple[str, str], list[Transfer]] = defaultdict(list)
+        for t in world.transfers:
+            self.by_party[(t.channel, t.payer)].append(t)
+            if t.payee != t.payer:
+                self.by_party[(t.channel, t.payee)].append(t)
+        self.group_index = {id(g): i for i, g in enumerate(world.groups)}
 
     # ---------------------------------------------------------------- helpers
     def rel(self, p: Path) -> str:
@@ -136,7 +143,7 @@ class _CaseWriter:
             if tool == "memotrace":
                 path = folder / "聊天记录" / f"{title}({room})" / f"{title}_utf8.csv"
                 bad = (1,) if bad_time and not g.private and len(rows) > 2 else ()
-                F.write_memotrace_csv(path, rows, talker_id=1000 + self.w.groups.index(g), bad_time_rows=bad)
+                F.write_memotrace_csv(path, rows, talker_id=1000 + self.group_index[id(g)], bad_time_rows=bad)
                 if bad:
                     line = _record_lines(path, "utf-8-sig")[1]
                     self.faults.append({"file": self.rel(path), "line": line,
@@ -152,9 +159,7 @@ class _CaseWriter:
     # ------------------------------------------------------------------- bills
     def wechat_rows(self, owner: Person) -> list[F.WeChatPayRow]:
         rows = []
-        for t in self.w.transfers:
-            if t.channel != "wechat" or owner.pid not in (t.payer, t.payee):
-                continue
+        for t in self.by_party.get(("wechat", owner.pid), []):
             out = t.payer == owner.pid
             cp = t.payee if out else t.payer
             direction = "支出" if out else "收入"
@@ -200,9 +205,7 @@ class _CaseWriter:
 
     def alipay_rows(self, owner: Person) -> list[F.AlipayRow]:
         rows = []
-        for t in self.w.transfers:
-            if t.channel != "alipay" or owner.pid not in (t.payer, t.payee):
-                continue
+        for t in self.by_party.get(("alipay", owner.pid), []):
             out = t.payer == owner.pid
             cp = t.payee if out else t.payer
             acct = "/" if cp.startswith("org:") else _mask_account(self.w.persons[cp].alipay)

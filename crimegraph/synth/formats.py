@@ -266,24 +266,23 @@ def write_wechat_pay_xlsx(path: str | Path, *, nickname: str, rows: Sequence[WeC
     """Write a WeChat Pay XLSX bill: ``layout=2025`` (header row 17, amount text)
     or ``layout=2026`` (UTC note, header row 18, numeric amount ``\\¥#,##0.00``)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     path = Path(path)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "微信支付账单明细"
+    wb = Workbook(write_only=True)   # streams rows: fast for large bills
+    ws = wb.create_sheet("微信支付账单明细")
     pre = _wechat_preamble(nickname, start, end, exported, rows, utc_note=(layout >= 2026))
     for line in pre:
         ws.append([line if line else None])
     ws.append(list(WECHAT_PAY_COLUMNS))
     for r in rows:
         if layout >= 2026:
-            amount: object = float(r.amount)
+            amount: object = WriteOnlyCell(ws, value=float(r.amount))
+            amount.number_format = "\\¥#,##0.00"  # type: ignore[attr-defined]
         else:
             amount = f"¥{_money(r.amount)}"
         ws.append([_fmt_time(r.time), r.kind, r.counterparty, r.product, r.direction, amount,
                    r.method, r.status, r.tid, r.mid, r.note])
-        if layout >= 2026:
-            ws.cell(row=ws.max_row, column=6).number_format = "\\¥#,##0.00"
     _write_bytes(path, deterministic_xlsx_bytes(wb))
     return path
 
@@ -422,9 +421,8 @@ def write_bank_xlsx(path: str | Path, rows: Sequence[BankRow]) -> Path:
     from openpyxl import Workbook
 
     path = Path(path)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "交易明细"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("交易明细")
     ws.append(list(BANK_BR40_COLUMNS))
     for r in rows:
         ws.append([r.account, r.card, "转账", r.direction, "156", float(r.amount), float(r.balance),

@@ -1,0 +1,186 @@
+"""Stage timings of `crimegraph report` at Dingtao scale (issue #7). Not a test.
+
+Generates the case once (``crimegraph synth --scale dingtao``; cached), then times
+each stage of the report with the process's peak memory after it, and the floor:
+a bare pandas parse of the same files. Prints a table and writes it to
+``benchmarks/results/bench_report.md`` (and ``.json``).
+
+Targets (2 cores, 24 GB): whole report <= 60 s, peak memory <= 4 GB, loaders
+within 5x of the bare parse, analytics on the suspect projection <= 5 s, map
+ready in headless Chromium <= 2 s.
+
+    python benchmarks/bench_report.py [--scale dingtao] [--seed 1] [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+import crimegraph
+from crimegraph.community import detect_communities
+from crimegraph.export import write_gexf, write_graphml, write_neo4j
+from crimegraph.graph import build_graph, suspect_projection
+from crimegraph.resolve import resolve_entities
+from crimegraph.roles import infer_roles, money_flows
+from crimegraph.synth import generate_case
+from crimegraph.targeting import rank_targets
+from crimegraph.viz import save_briefing, save_html
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bare_parse(case_dir: Path) -> tuple[float, int]:
+    """Floor: pandas reads every data file once, as strings (header line found by a cheap scan;
+    vCards counted; no validation, no normalisation, no deduplication)."""
+    t0 = time.perf_counter()
+    rows = 0
+    for p in sorted(case_dir.rglob("*")):
+        if not p.is_file() or p.suffix.lower() not in (".csv", ".xlsx", ".vcf"):
+            continue
+        if p.suffix.lower() == ".xlsx":
+            rows += len(pd.read_excel(p, header=None, dtype=str))
+            continue
+        data = p.read_bytes()
+        if p.suffix.lower() == ".vcf":
+            rows += data.count(b"BEGIN:VCARD")
+            continue
+        enc = "utf-8-sig"
+        try:
+            data.decode("utf-8-sig")
+            head = data[:8192].decode("utf-8-sig", "ignore")
+        except UnicodeDecodeError:
+            enc, head = "gb18030", data[:8192].decode("gb18030", "replace")
+        lines = head.splitlines()
+        header = next((i for i, s in enumerate(lines[:40]) if s.count(",") >= 5 and s.split(",")[1].strip()), 0)
+        rows += len(pd.read_csv(p, encoding=enc, skiprows=header, dtype=str, on_bad_lines="skip"))
+    return time.perf_counter() - t0, rows
+
+
+def map_ready_seconds(path: Path) -> float | None:
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return None
+    chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_bin):
+        return None
+    opts = Options()
+    opts.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,900",
+                 f"--user-data-dir={tempfile.mkdtemp()}"):
+        opts.add_argument(flag)
+    d = webdriver.Chrome(service=Service(driver_bin), options=opts)
+    try:
+        t0 = time.perf_counter()
+        d.get(path.as_uri())
+        while not d.execute_script("return window.cgReady === true"):
+            if time.perf_counter() - t0 > 60:
+                return None
+            time.sleep(0.02)
+        return time.perf_counter() - t0
+    finally:
+        d.quit()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="dingtao")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache", default=None, help="where the generated case is kept (default: system temp)")
+    ap.add_argument("--out", default="benchmarks/results")
+    args = ap.parse_args(argv)
+    cache = Path(args.cache or Path(tempfile.gettempdir()) / f"crimegraph-bench-{args.scale}-{args.seed}")
+    if not (cache / "case").is_dir():
+        t0 = time.perf_counter()
+        generate_case(cache, scale=args.scale, seed=args.seed, overwrite=True)
+        print(f"generated {args.scale} case in {time.perf_counter() - t0:.1f} s at {cache}")
+    case_dir = cache / "case"
+    report_dir = Path(tempfile.mkdtemp(prefix="crimegraph-report-"))
+    rows: list[dict[str, object]] = []
+
+    def stage(name: str, fn):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        out = fn()
+        dt = time.perf_counter() - t0
+        rows.append({"stage": name, "seconds": round(dt, 2), "peak_mb": round(peak_mb(), 0)})
+        print(f"  {name:<12} {dt:8.2f} s   peak {peak_mb():8.0f} MB", flush=True)
+        return out
+
+    print(f"report stages on {case_dir}")
+    t_all = time.perf_counter()
+    case = stage("read", lambda: crimegraph.read_case(case_dir))
+    res = stage("resolve", lambda: resolve_entities(case))
+    cg = stage("build", lambda: build_graph(case, res))
+    proj = stage("projection", lambda: suspect_projection(cg))
+    part = stage("communities", lambda: detect_communities(proj, seed=0))
+    roles = stage("roles", lambda: infer_roles(cg))
+    per_person, per_crew = stage("money", lambda: money_flows(cg, roles))
+    analysis = crimegraph.Analysis(case, cg, proj, part, roles, per_person, per_crew)
+    ranking = stage("targets", lambda: rank_targets(analysis, k=10))
+    stage("map", lambda: save_html(analysis, report_dir / "map.html", targets=ranking))
+    stage("briefing", lambda: save_briefing(analysis, report_dir / "briefing.html", ranking))
+
+    def exports() -> None:
+        from crimegraph._fileio import write_csv
+
+        write_csv(analysis.people(), report_dir / "people.csv")
+        write_csv(ranking.table, report_dir / "targets.csv")
+        write_csv(analysis.victims(), report_dir / "victims.csv")
+        write_csv(case.transfers, report_dir / "transfers.csv")
+        write_csv(case.messages, report_dir / "messages.csv")
+        write_graphml(cg.graph, report_dir / "graph.graphml")
+        write_gexf(cg.graph, report_dir / "graph.gexf")
+        write_neo4j(cg.graph, report_dir / "neo4j")
+
+    stage("exports", exports)
+    total = time.perf_counter() - t_all
+    floor, floor_rows = bare_parse(case_dir)
+    ready = map_ready_seconds(report_dir / "map.html")
+    t = case.report.totals
+    summary = {
+        "scale": args.scale, "seed": args.seed, "rows_read": t["rows_read"], "files": t["files"],
+        "messages": len(case.messages), "transfers": int(case.transfers["transfer_id"].nunique()),
+        "graph_nodes": cg.graph.number_of_nodes(), "graph_edges": cg.graph.number_of_edges(),
+        "projection_nodes": proj.number_of_nodes(), "projection_edges": proj.number_of_edges(),
+        "total_seconds": round(total, 1), "peak_mb": round(peak_mb()), "bare_pandas_seconds": round(floor, 1),
+        "bare_pandas_rows": floor_rows, "read_vs_floor": round(rows[0]["seconds"] / floor, 2) if floor else None,
+        "analytics_seconds": round(sum(r["seconds"] for r in rows if r["stage"] in
+                                       ("projection", "communities", "roles", "money", "targets")), 2),
+        "map_ready_seconds": None if ready is None else round(ready, 2),
+    }
+    table = pd.DataFrame(rows)
+    md = ["| stage | seconds | peak MB |", "|---|---:|---:|"]
+    md += [f"| {r['stage']} | {r['seconds']} | {r['peak_mb']:.0f} |" for r in rows]
+    md += [f"| **total** | **{summary['total_seconds']}** | **{summary['peak_mb']}** |",
+           f"| floor: bare pandas parse | {summary['bare_pandas_seconds']} | |", ""]
+    md += [f"- {k}: {v}" for k, v in summary.items()]
+    targets = {"total <= 60 s": summary["total_seconds"] <= 60, "peak <= 4096 MB": summary["peak_mb"] <= 4096,
+               "read <= 5x floor": (summary["read_vs_floor"] or 99) <= 5,
+               "analytics <= 5 s": summary["analytics_seconds"] <= 5,
+               "map ready <= 2 s": summary["map_ready_seconds"] is not None and summary["map_ready_seconds"] <= 2}
+    md += ["", "targets: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in targets.items())]
+    print("\n" + "\n".join(md))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    (out / "bench_report.json").write_text(json.dumps({"summary": summary, "stages": table.to_dict("records"),
+                                                       "targets": targets}, indent=1), encoding="utf-8")
+    return 0 if all(targets.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
