@@ -13,6 +13,7 @@ text message (:func:`crimegraph.identifiers.extract_identifiers`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
@@ -67,6 +68,20 @@ def chat_from_path(name: str) -> tuple[str | None, str | None]:
             return m.group("id"), m.group("name")
     stem = PurePath(name).stem
     return None, (stem[: -len("_utf8")] if stem.endswith("_utf8") else stem) or None
+
+
+def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
+              ) -> tuple[str, list[str], Iterator[tuple[int, list[str]]]]:
+    """Name for provenance, stripped header, and the remaining records of a chat CSV."""
+    src = read_source(path_or_buffer)
+    name = source_name or src.name
+    text, _enc = decode_text(src)
+    recs = csv_records(text)
+    try:
+        _, header = next(recs)
+    except StopIteration:
+        raise FormatError("empty file", path=name) from None
+    return name, [h.strip() for h in header], recs
 
 
 def message_ids(df: pd.DataFrame) -> list[str]:
@@ -142,15 +157,7 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
     >>> res.frame["chat_id"].iloc[0], res.report.rejected
     ('77428858773@chatroom', 1)
     """
-    src = read_source(path_or_buffer)
-    name = source_name or src.name
-    text, _enc = decode_text(src)
-    recs = csv_records(text)
-    try:
-        _, header = next(recs)
-    except StopIteration:
-        raise FormatError("empty file", path=name) from None
-    header = [h.strip() for h in header]
+    name, header, recs = _open_csv(path_or_buffer, source_name)
     if tuple(header[: len(MEMOTRACE_HEADER)]) != MEMOTRACE_HEADER:
         raise FormatError("not a MemoTrace chat export: header does not start with "
                           + ",".join(MEMOTRACE_HEADER), path=name)
@@ -215,15 +222,7 @@ def read_pywxdump(path_or_buffer: PathOrBuffer, *, source_name: str | None = Non
     Loaded
         ``table == "messages"``.
     """
-    src = read_source(path_or_buffer)
-    name = source_name or src.name
-    text, _enc = decode_text(src)
-    recs = csv_records(text)
-    try:
-        _, header = next(recs)
-    except StopIteration:
-        raise FormatError("empty file", path=name) from None
-    header = [h.strip() for h in header]
+    name, header, recs = _open_csv(path_or_buffer, source_name)
     if tuple(header) not in PYWXDUMP_HEADERS:
         raise FormatError("not a PyWxDump chat export: header is not "
                           + " or ".join(",".join(h) for h in PYWXDUMP_HEADERS), path=name)

@@ -61,6 +61,11 @@ def finish_contacts(records: list[dict[str, Any]], report: FileReport, *, source
     return dedupe(df, ["name", "phones", "wechat_ids", "emails"], report, "duplicate contact entry")
 
 
+def _note_with_unparsed(note: str, bad: list[str]) -> str:
+    """Keep values that were not phone numbers (masked, malformed) visible in the note."""
+    return (note + " " if note else "") + "unparsed numbers: " + ";".join(bad) if bad else note
+
+
 def _phones(values: list[str]) -> tuple[str, list[str]]:
     """Normalised phones ``;``-joined, and the values that were not phones."""
     good: list[str] = []
@@ -183,9 +188,7 @@ def read_vcard(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,
         if not nm and not phones and not c["wx"]:
             report.skip("empty card (no name, phone or WeChat id)")
             continue
-        note = c["note"]
-        if bad:
-            note = (note + " " if note else "") + "unparsed numbers: " + ";".join(bad)
+        note = _note_with_unparsed(c["note"], bad)
         out.append({"name": nm, "phones": phones, "wechat_ids": ";".join(c["wx"]),
                     "emails": ";".join(c["email"]), "note": note, "source_line": c["source_line"]})
     frame = finish_contacts(out, report, source_file=name, device=device)
@@ -247,9 +250,7 @@ def read_contact_sheet(path_or_buffer: PathOrBuffer, *, source_name: str | None 
         if not g("name") and not phones and not g("wechat"):
             report.skip("empty entry (no name, phone or WeChat id)")
             continue
-        note = g("note")
-        if bad:
-            note = (note + " " if note else "") + "unparsed numbers: " + ";".join(bad)
+        note = _note_with_unparsed(g("note"), bad)
         out.append({"name": g("name"), "phones": phones, "wechat_ids": g("wechat"), "emails": g("email"),
                     "note": note, "source_line": line})
     frame = finish_contacts(out, report, source_file=name, device=device)
@@ -314,9 +315,7 @@ def read_cellebrite_contacts(path_or_buffer: PathOrBuffer, *, source_name: str |
             report.skip("empty entry (no name, phone or WeChat id)")
             continue
         src_app = clean(cells[ci["Source"]]) if "Source" in ci and ci["Source"] < len(cells) else None
-        note = f"source: {src_app}" if src_app else ""
-        if bad:
-            note = (note + " " if note else "") + "unparsed numbers: " + ";".join(bad)
+        note = _note_with_unparsed(f"source: {src_app}" if src_app else "", bad)
         out.append({"name": nm or "", "phones": phones, "wechat_ids": ";".join(wx),
                     "emails": ";".join(mail), "note": note, "source_line": line})
     frame = finish_contacts(out, report, source_file=name, device=device)

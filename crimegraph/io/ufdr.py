@@ -21,7 +21,7 @@ from xml.sax.handler import ContentHandler
 from ..exceptions import FormatError
 from ._common import FileReport, Loaded, PathOrBuffer, Source, clean, read_source
 from .chats import finish_messages
-from .contacts import _phones, finish_contacts
+from .contacts import _note_with_unparsed, _phones, finish_contacts
 
 __all__ = ["read_ufdr_chats", "read_ufdr_contacts", "is_ufdr_report"]
 
@@ -202,7 +202,7 @@ def read_ufdr_contacts(path_or_buffer: PathOrBuffer, *, source_name: str | None 
         if not nm and not phones and not wx:
             report.skip("empty contact (no name, phone or WeChat id)")
             continue
-        note = ("unparsed numbers: " + ";".join(bad)) if bad else ""
+        note = _note_with_unparsed("", bad)
         out.append({"name": nm, "phones": phones, "wechat_ids": ";".join(wx), "emails": ";".join(mail),
                     "note": note, "source_line": c.line})
     frame = finish_contacts(out, report, source_file=name, device=device)
