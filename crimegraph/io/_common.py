@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -270,27 +271,36 @@ def csv_records(text: str, *, start_line: int = 1) -> Iterator[tuple[int, list[s
 
 
 def xlsx_rows(src: Source) -> list[tuple[str, list[tuple[int, list[Any]]]]]:
-    """All sheets of an XLSX as ``(sheet name, [(row number, values)])``."""
+    """All sheets of an XLSX as ``(sheet name, [(row number, values)])``.
+
+    The last few workbooks are cached by content, so sniffing a file and then
+    reading it parses it once.
+    """
+    return [(title, [(i, list(v)) for i, v in rows]) for title, rows in _xlsx_rows_cached(src.data, src.name)]
+
+
+@lru_cache(maxsize=4)
+def _xlsx_rows_cached(data: bytes, name: str) -> tuple[tuple[str, tuple[tuple[int, tuple[Any, ...]], ...]], ...]:
     from openpyxl import load_workbook
+
+    src = Source(name, data)
 
     try:
         wb = load_workbook(io.BytesIO(src.data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken zips
         raise FormatError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
                           path=src.name) from None
-    sheets = []
+    sheets: list[tuple[str, tuple[tuple[int, tuple[Any, ...]], ...]]] = []
     try:
         for ws in wb.worksheets:
-            rows = []
-            for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                rows.append((i, list(row)))
+            rows = tuple((i, tuple(row)) for i, row in enumerate(ws.iter_rows(values_only=True), start=1))
             sheets.append((ws.title, rows))
     except Exception as exc:
         raise FormatError(f"XLSX workbook is damaged ({type(exc).__name__}: {exc})",
                           path=src.name) from None
     finally:
         wb.close()
-    return sheets
+    return tuple(sheets)
 
 
 def bad_value_reason(what: str, value: object) -> str:
@@ -303,7 +313,10 @@ def bad_value_reason(what: str, value: object) -> str:
 def none_for_missing(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Text columns hold ``None`` (not NaN) where a value is missing."""
     for c in columns:
-        col = df[c].astype(object)
+        col = df[c]
+        if col.dtype == object and not col.isna().any():
+            continue
+        col = col.astype(object)
         df[c] = col.where(col.notna(), None)
     return df
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -70,6 +71,12 @@ def chat_from_path(name: str) -> tuple[str | None, str | None]:
     return None, (stem[: -len("_utf8")] if stem.endswith("_utf8") else stem) or None
 
 
+@lru_cache(maxsize=200_000)
+def _extract_cached(content: str) -> Any:
+    """The same message exported from several phones is extracted once."""
+    return extract_identifiers(content)
+
+
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
               ) -> tuple[str, list[str], Iterator[tuple[int, list[str]]]]:
     """Name for provenance, stripped header, and the remaining records of a chat CSV."""
@@ -108,7 +115,7 @@ def finish_messages(records: list[dict[str, Any]], report: FileReport, *, source
     df["time"] = times[~bad]
     report.accepted = len(df)
     df["content"] = df["content"].fillna("")
-    ext = [extract_identifiers(c) if t != "system" and c else None
+    ext = [_extract_cached(c) if t != "system" and c else None
            for c, t in zip(df["content"], df["msg_type"], strict=True)]
     for col, attr in (("id_numbers", "id_numbers"), ("invalid_id_numbers", "invalid_id_numbers"),
                       ("phones", "phones"), ("bank_cards", "bank_cards"), ("otp_codes", "otp_codes")):
