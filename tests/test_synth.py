@@ -116,7 +116,8 @@ def test_scales_known():
     d = SCALES["dingtao"]
     pushers = d.n_merchants * sum(d.pushers_per_merchant) / 2
     assert 900 <= pushers + d.n_merchants + d.n_resale + d.second_phones <= 1100   # ~1,000 phones
-    assert 500_000 <= pushers * sum(d.victims_per_pusher) / 2 <= 700_000          # ~600k identities
+    # ~600k identities: the mean draw, less days off (15%)
+    assert 500_000 <= pushers * sum(d.victims_per_pusher) / 2 * 0.85 <= 700_000
 
 
 def test_refuses_non_empty_out(small, capsys):

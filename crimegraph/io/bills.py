@@ -104,7 +104,7 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
     >>> res.report.rows_read == res.report.accepted + res.report.rejected + res.report.skipped
     True
     >>> res.frame[["direction", "amount"]].head(1).to_dict("records")
-    [{'direction': 'out', 'amount': Decimal('20.23')}]
+    [{'direction': 'in', 'amount': Decimal('28.00')}]
     """
     src = read_source(path_or_buffer)
     name = _name(src, source_name)

@@ -1,8 +1,8 @@
 """Synthetic 'village push' cases in the real export formats.
 
 :func:`generate_case` draws a crime chain (pushers posting victims' ID
-numbers, phones and SMS codes into number merchants' WeChat groups; per-victim
-commissions of 5-50 yuan; merchants selling accounts to resale nodes), adds
+numbers, phones and SMS codes into number merchants' WeChat groups; a
+commission of 5-50 yuan per account registered; merchants selling accounts to resale nodes), adds
 realistic noise (family, shops, red packets, chit-chat, the same group exported
 from several phones, a duplicated bill, a few damaged rows, an unrecognisable
 file) and writes it as a case folder plus a ground-truth file.

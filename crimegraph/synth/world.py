@@ -61,7 +61,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "small": Scale("small", 2, 3, (3, 5), (5, 10), 14, 99, 1),
     "medium": Scale("medium", 4, 8, (4, 8), (10, 30), 30, 3, 4),
-    "dingtao": Scale("dingtao", 12, 45, (19, 21), (600, 733), 90, 2, 43, otp_fraction=0.3, noise=0.5),
+    "dingtao": Scale("dingtao", 12, 45, (19, 21), (720, 880), 90, 2, 43, otp_fraction=0.3, noise=0.5),
 }
 
 # --------------------------------------------------------------------- name pools
@@ -76,6 +76,8 @@ _NICK_RESALE = ["诚信收号-王总", "全网收号", "高价收号", "号多�
 _SHOPS = ["兴旺超市", "美团外卖", "中国石化", "拼多多平台商户", "万家福便利店", "滴滴出行", "农家乐饭店",
           "移动话费充值", "老乡鸡", "华联超市"]
 _PLATFORMS = ["拼多多", "淘宝", "美团", "抖音", "京东", "快手"]
+_PLATFORM_BONUS = {"拼多多": Decimal(0), "淘宝": Decimal(2), "美团": Decimal(5), "抖音": Decimal(3),
+                   "京东": Decimal(8), "快手": Decimal(0)}
 _VILLAGES = ["石埠村", "那洪村", "坛洛村", "金陵村", "双定村", "三塘村", "伶俐村", "五塘村", "六景村",
              "长塘村", "那马村", "苏圩村", "延安村", "百济村", "新江村"]
 _AREAS = ["450103", "450105", "450107", "450108", "450109", "450110", "450122", "450123", "450124",
@@ -394,11 +396,11 @@ def build_world(scale: Scale, seed: int) -> World:
                             code = f"{r.randrange(10**5, 10**6)}" if r.random() < 0.7 else f"{r.randrange(1000, 10000)}"
                             msg(g, tt, p.pid, _otp(r, plat, code))
                     day_accounts += len(v.platforms)
-                    tt += r.randrange(60, 600)
-                    amount = rate + Decimal(r.choice([0, 0, 0, 2, 5])) * (len(v.platforms) - 1)
-                    amount = min(max(amount, Decimal(5)), Decimal(50))
-                    wechat(tt, m.pid, p.pid, amount, "转账", "commission",
-                           note=r.choice(["佣金", "/", "拉新", "工资"]))
+                    for plat in v.platforms:   # one commission per account registered
+                        tt += r.randrange(60, 600)
+                        amount = min(max(rate + _PLATFORM_BONUS[plat], Decimal(5)), Decimal(50))
+                        wechat(tt, m.pid, p.pid, amount, "转账", "commission",
+                               note=r.choice(["佣金", "/", "拉新", plat]))
                 if n_today and r.random() < 0.3 * scale.noise:
                     msg(g, t + 600, p.pid, r.choice(_CHIT))
             if day_accounts:
