@@ -438,9 +438,6 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
                 return o.owner_pid, "same transaction id in both parties' records"
         if r.counterparty_card and f"card:{r.counterparty_card}" in key_to_person:
             return key_to_person[f"card:{r.counterparty_card}"], "counterparty bank card"
-        if r.counterparty_card and not is_organisation(label):
-            return key_to_person.get(f"card:{r.counterparty_card}", weak_person(label, r.channel, owner)), \
-                "counterparty bank card"
         if label in chat_names:
             return f"group:{label}", "counterparty is a chat group (red packet)"
         if not label or label in NOT_A_PERSON or is_masked(label) or "*" in label:

@@ -290,13 +290,9 @@ def _min_cut_order(analysis: Analysis, model: ChainModel) -> list[str]:
         F.add_edge(f"person:{r}", "SNK")
     if "SRC" not in F or "SNK" not in F:
         return []
-    identities = {n for n in F if n.startswith("identity:")}
-    # identities may not be cut (they are victims); give them capacity beyond any cut
-    aux = nx.DiGraph()
-    for u, v in F.edges():
-        aux.add_edge(u, v)
-    cut = nx.minimum_node_cut(aux, "SRC", "SNK")
-    if any(c in identities for c in cut):
+    cut = nx.minimum_node_cut(F, "SRC", "SNK")
+    if any(c.startswith("identity:") for c in cut):
+        # victims cannot be arrested: if the smallest cut runs through identities, cut at the pushers
         cut = {n for n in cut if not n.startswith("identity:")} | {f"person:{p}" for p in pushers}
     base = model.harm(())
     return sorted((c[7:] for c in cut), key=lambda p: (_combined(model.harm([p]), base), p))
