@@ -279,8 +279,46 @@ def xlsx_rows(src: Source) -> list[tuple[str, list[tuple[int, list[Any]]]]]:
     return [(title, [(i, list(v)) for i, v in rows]) for title, rows in _xlsx_rows_cached(src.data, src.name)]
 
 
+def xlsx_engine() -> str:
+    """``calamine`` (the ``[fast]`` extra) when installed, else ``openpyxl``; force one with
+    ``CRIMEGRAPH_XLSX_ENGINE=openpyxl|calamine``. Both give the same rows."""
+    want = os.environ.get("CRIMEGRAPH_XLSX_ENGINE", "auto")
+    if want not in ("auto", "openpyxl", "calamine"):
+        raise ValueError(f"CRIMEGRAPH_XLSX_ENGINE={want!r}; use auto, openpyxl or calamine")
+    if want == "openpyxl":
+        return "openpyxl"
+    try:
+        import python_calamine  # noqa: F401
+    except ImportError:
+        if want == "calamine":
+            from ..exceptions import MissingDependencyError
+
+            raise MissingDependencyError("python-calamine is not installed: pip install crimegraph[fast]") from None
+        return "openpyxl"
+    return "calamine"
+
+
+def _normal_row(values: Any) -> tuple[Any, ...]:
+    """One cell convention for both engines: blanks are None, whole floats are ints,
+    trailing blanks dropped."""
+    out = [None if v is None or v == "" else (int(v) if isinstance(v, float) and v.is_integer() else v)
+           for v in values]
+    while out and out[-1] is None:
+        out.pop()
+    return tuple(out)
+
+
+def _trim_rows(rows: list[tuple[int, tuple[Any, ...]]]) -> tuple[tuple[int, tuple[Any, ...]], ...]:
+    """Drop empty rows after the last row with content (not data; engines disagree on them)."""
+    while rows and not rows[-1][1]:
+        rows.pop()
+    return tuple(rows)
+
+
 @lru_cache(maxsize=4)
 def _xlsx_rows_cached(data: bytes, name: str) -> tuple[tuple[str, tuple[tuple[int, tuple[Any, ...]], ...]], ...]:
+    if xlsx_engine() == "calamine":
+        return _calamine_rows(data, name)
     from openpyxl import load_workbook
 
     src = Source(name, data)
@@ -293,13 +331,27 @@ def _xlsx_rows_cached(data: bytes, name: str) -> tuple[tuple[str, tuple[tuple[in
     sheets: list[tuple[str, tuple[tuple[int, tuple[Any, ...]], ...]]] = []
     try:
         for ws in wb.worksheets:
-            rows = tuple((i, tuple(row)) for i, row in enumerate(ws.iter_rows(values_only=True), start=1))
+            rows = _trim_rows([(i, _normal_row(row)) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)])
             sheets.append((ws.title, rows))
     except Exception as exc:
         raise FormatError(f"XLSX workbook is damaged ({type(exc).__name__}: {exc})",
                           path=src.name) from None
     finally:
         wb.close()
+    return tuple(sheets)
+
+
+def _calamine_rows(data: bytes, name: str) -> tuple[tuple[str, tuple[tuple[int, tuple[Any, ...]], ...]], ...]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = []
+        for i, title in enumerate(wb.sheet_names):
+            rows = wb.get_sheet_by_index(i).to_python(skip_empty_area=False)
+            sheets.append((title, _trim_rows([(n, _normal_row(r)) for n, r in enumerate(rows, start=1)])))
+    except Exception as exc:   # calamine raises its own error types for broken files
+        raise FormatError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", path=name) from None
     return tuple(sheets)
 
 
