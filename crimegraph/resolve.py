@@ -454,8 +454,26 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
                                        "owner, whose own bill was not seized")
         return weak_person(label, r.channel, owner), "nickname only (not linked: weak evidence)"
 
+    # Most payments are seen in both parties' records: pair those in bulk, then resolve the rest
+    # (one side only, neutral) one transaction at a time.
+    tr = tr.sort_values("transfer_id", kind="stable")
+    first_out = tr[tr["direction"] == "out"].drop_duplicates("transfer_id")
+    first_in = tr[tr["direction"] == "in"].drop_duplicates("transfer_id").set_index("transfer_id")["owner_pid"]
+    paired = first_out.assign(payee=first_out["transfer_id"].map(first_in))
+    paired = paired[paired["owner_pid"].notna() & paired["payee"].notna()]
+    completed = tr.groupby("transfer_id", sort=True)["completed"].all()
+    sources = (tr["source_file"] + ":" + tr["source_line"].astype(str)).groupby(tr["transfer_id"], sort=True).agg(";".join)
+    bulk = pd.DataFrame({
+        "transfer_id": paired["transfer_id"].to_numpy(), "channel": paired["channel"].to_numpy(),
+        "time": paired["time"].to_numpy(), "amount": paired["amount"].to_numpy(),
+        "completed": paired["transfer_id"].map(completed).astype(bool).to_numpy(),
+        "payer": paired["owner_pid"].to_numpy(), "payee": paired["payee"].to_numpy(),
+        "link": "same transaction id in both parties' records", "kind": paired["kind"].to_numpy(),
+        "sources": paired["transfer_id"].map(sources).to_numpy()}, columns=cols)
+    rest = tr[~tr["transfer_id"].isin(set(paired["transfer_id"]))]
+
     rows = []
-    for tid, grp in tr.groupby("transfer_id", sort=True):
+    for tid, grp in rest.groupby("transfer_id", sort=True):
         obs = list(grp.itertuples(index=False))
         outs = [o for o in obs if o.direction == "out"]
         ins = [o for o in obs if o.direction == "in"]
@@ -478,6 +496,7 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
                      "amount": first.amount, "completed": bool(all(o.completed for o in obs)),
                      "payer": payer, "payee": payee, "link": link, "kind": first.kind,
                      "sources": ";".join(f"{o.source_file}:{o.source_line}" for o in obs)})
-    out = pd.DataFrame(rows, columns=cols)
+    out = pd.concat([bulk, pd.DataFrame(rows, columns=cols)], ignore_index=True)
+    out = out.sort_values("transfer_id", kind="stable").reset_index(drop=True)
     return out, sorted(orgs), list(extra.values())
 
