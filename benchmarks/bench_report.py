@@ -15,6 +15,7 @@ ready in headless Chromium <= 2 s.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import shutil
@@ -31,7 +32,7 @@ from crimegraph.export import write_gexf, write_graphml, write_neo4j
 from crimegraph.graph import build_graph, suspect_projection
 from crimegraph.resolve import resolve_entities
 from crimegraph.roles import infer_roles, money_flows
-from crimegraph.synth import generate_case
+from crimegraph.synth import SCALES, generate_case
 from crimegraph.targeting import rank_targets
 from crimegraph.viz import save_briefing, save_html
 
@@ -101,12 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", default="dingtao")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache", default=None, help="where the generated case is kept (default: system temp)")
+    ap.add_argument("--fraction", type=float, default=1.0,
+                    help="scale the victims per pusher (same 1,000 phones); e.g. 0.1 for a quick profile")
     ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    cache = Path(args.cache or Path(tempfile.gettempdir()) / f"crimegraph-bench-{args.scale}-{args.seed}")
+    scale = SCALES[args.scale]
+    if args.fraction != 1.0:
+        lo, hi = scale.victims_per_pusher
+        scale = dataclasses.replace(scale, victims_per_pusher=(max(1, round(lo * args.fraction)),
+                                                               max(1, round(hi * args.fraction))))
+    tag = f"{args.scale}-{args.seed}" + ("" if args.fraction == 1.0 else f"-x{args.fraction:g}")
+    cache = Path(args.cache or Path(tempfile.gettempdir()) / f"crimegraph-bench-{tag}")
     if not (cache / "case").is_dir():
         t0 = time.perf_counter()
-        generate_case(cache, scale=args.scale, seed=args.seed, overwrite=True)
+        generate_case(cache, scale=scale, seed=args.seed, overwrite=True)
         print(f"generated {args.scale} case in {time.perf_counter() - t0:.1f} s at {cache}")
     case_dir = cache / "case"
     report_dir = Path(tempfile.mkdtemp(prefix="crimegraph-report-"))
@@ -152,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ready = map_ready_seconds(report_dir / "map.html")
     t = case.report.totals
     summary = {
-        "scale": args.scale, "seed": args.seed, "rows_read": t["rows_read"], "files": t["files"],
+        "scale": args.scale, "fraction": args.fraction, "seed": args.seed, "rows_read": t["rows_read"], "files": t["files"],
         "messages": len(case.messages), "transfers": int(case.transfers["transfer_id"].nunique()),
         "graph_nodes": cg.graph.number_of_nodes(), "graph_edges": cg.graph.number_of_edges(),
         "projection_nodes": proj.number_of_nodes(), "projection_edges": proj.number_of_edges(),
