@@ -26,6 +26,7 @@ not them). Otherwise the counterparty stays a separate, weakly known person.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -372,11 +373,12 @@ def _persons_from_components(comps: dict[str, list[str]], labels: dict[str, dict
     return pd.DataFrame(rows), key_to_person
 
 
-def _owner_key(r: Any) -> str | None:
-    if r.channel == "bank":
-        card = normalize_bank_card(r.owner_account)
+def _owner_key(channel: str, owner_account: str | None, device: str | None) -> str | None:
+    """Identifier of whoever's records a payment row comes from."""
+    if channel == "bank":
+        card = normalize_bank_card(owner_account)
         return f"card:{card}" if card else None
-    return f"device:{r.device}" if r.device else None
+    return f"device:{device}" if device else None
 
 
 def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataFrame
@@ -393,14 +395,15 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
         for n in _split(p.nicknames):
             nick_to_persons[n].add(p.person_id)
     chat_members: dict[str, set[str]] = defaultdict(set)
-    for r in case.messages.dropna(subset=["sender_wxid"]).itertuples(index=False):
-        pid = key_to_person.get(f"wx:{r.sender_wxid}")
+    msgs = case.messages
+    speakers = msgs[["chat_id", "sender_wxid"]].dropna().drop_duplicates()
+    holders = msgs[["chat_id", "device"]].drop_duplicates()
+    for chat, key in itertools.chain(
+            zip(speakers["chat_id"], "wx:" + speakers["sender_wxid"], strict=True),
+            zip(holders["chat_id"], "device:" + holders["device"].astype(str), strict=True)):
+        pid = key_to_person.get(key)
         if pid:
-            chat_members[r.chat_id].add(pid)
-    for r in case.messages.itertuples(index=False):
-        pid = key_to_person.get(f"device:{r.device}")
-        if pid:
-            chat_members[r.chat_id].add(pid)
+            chat_members[chat].add(pid)
     shares: dict[str, set[str]] = defaultdict(set)
     for members in chat_members.values():
         for m in members:
@@ -414,10 +417,11 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
                 shares[other].add(owner)
     chat_names = set(case.messages["chat_name"].dropna())
     seized: dict[str, set[str]] = defaultdict(set)   # person -> channels with a seized bill
-    tr = tr.assign(owner_pid=[key_to_person.get(k) if k else None for k in map(_owner_key, tr.itertuples())])
-    for r in tr.itertuples(index=False):
-        if r.owner_pid:
-            seized[r.owner_pid].add(r.channel)
+    owner_keys = [_owner_key(ch, acct, dev) for ch, acct, dev in
+                  zip(tr["channel"], tr["owner_account"], tr["device"], strict=True)]
+    tr = tr.assign(owner_pid=[key_to_person.get(k) if k else None for k in owner_keys])
+    for pid, channel in tr[["owner_pid", "channel"]].dropna().drop_duplicates().itertuples(index=False):
+        seized[pid].add(channel)
 
     extra: dict[str, dict[str, Any]] = {}
     orgs: set[str] = set()
@@ -473,8 +477,10 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     rest = tr[~tr["transfer_id"].isin(set(paired["transfer_id"]))]
 
     rows = []
-    for tid, grp in rest.groupby("transfer_id", sort=True):
-        obs = list(grp.itertuples(index=False))
+    # rest is sorted by transfer_id: one pass, grouping consecutive rows (a per-group
+    # DataFrame.itertuples costs a column extraction per column per group)
+    for tid, grp in itertools.groupby(rest.itertuples(index=False), key=lambda o: o.transfer_id):
+        obs = list(grp)
         outs = [o for o in obs if o.direction == "out"]
         ins = [o for o in obs if o.direction == "in"]
         first = outs[0] if outs else (ins[0] if ins else obs[0])
