@@ -44,13 +44,16 @@ def peak_mb() -> float:
 def bare_parse(case_dir: Path) -> tuple[float, int]:
     """Floor: pandas reads every data file once, as strings (header line found by a cheap scan;
     vCards counted; no validation, no normalisation, no deduplication)."""
+    from crimegraph.io._common import xlsx_engine
+
+    engine = xlsx_engine()   # the engine the loaders use, for a like-for-like floor
     t0 = time.perf_counter()
     rows = 0
     for p in sorted(case_dir.rglob("*")):
         if not p.is_file() or p.suffix.lower() not in (".csv", ".xlsx", ".vcf"):
             continue
         if p.suffix.lower() == ".xlsx":
-            rows += len(pd.read_excel(p, header=None, dtype=str))
+            rows += len(pd.read_excel(p, header=None, dtype=str, engine=engine))
             continue
         data = p.read_bytes()
         if p.suffix.lower() == ".vcf":
