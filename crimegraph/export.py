@@ -90,6 +90,16 @@ def sanitize_graph(G: nx.Graph) -> nx.Graph:
     return H
 
 
+def _write_xml(writer: Any, fmt: str, G: nx.Graph, path: str | PathLike[str]) -> Path:
+    """Sanitise, serialise in memory, then write atomically (no partial file on failure)."""
+    buf = io.BytesIO()
+    try:
+        writer(sanitize_graph(G), buf, encoding="utf-8")
+    except (TypeError, ValueError, nx.NetworkXError) as exc:
+        raise ExportError(f"cannot write {fmt}: {exc}") from exc
+    return atomic_write_bytes(path, buf.getvalue())
+
+
 def write_graphml(G: nx.Graph, path: str | PathLike[str]) -> Path:
     """Write ``G`` as GraphML (sanitised, UTF-8, atomic).
 
@@ -101,22 +111,12 @@ def write_graphml(G: nx.Graph, path: str | PathLike[str]) -> Path:
     >>> [d["amount"] for *_, d in nx.read_graphml(p).edges(data=True)], sorted(nx.read_graphml(p))
     ([''], ['a', 'b'])
     """
-    buf = io.BytesIO()
-    try:
-        nx.write_graphml(sanitize_graph(G), buf, encoding="utf-8")
-    except (TypeError, ValueError, nx.NetworkXError) as exc:
-        raise ExportError(f"cannot write GraphML: {exc}") from exc
-    return atomic_write_bytes(path, buf.getvalue())
+    return _write_xml(nx.write_graphml, "GraphML", G, path)
 
 
 def write_gexf(G: nx.Graph, path: str | PathLike[str]) -> Path:
     """Write ``G`` as GEXF 1.2 for Gephi (sanitised, UTF-8, atomic)."""
-    buf = io.BytesIO()
-    try:
-        nx.write_gexf(sanitize_graph(G), buf, encoding="utf-8")
-    except (TypeError, ValueError, nx.NetworkXError) as exc:
-        raise ExportError(f"cannot write GEXF: {exc}") from exc
-    return atomic_write_bytes(path, buf.getvalue())
+    return _write_xml(nx.write_gexf, "GEXF", G, path)
 
 
 _NEO4J_LABELS = {"person": "Person", "phone": "Phone", "wechat": "WeChatAccount", "alipay": "AlipayAccount",
