@@ -5,13 +5,12 @@ Messages name the argument, the bad value and how to fix it.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["check_choice", "check_seed_int", "check_random_state", "check_positive_int"]
+__all__ = ["check_choice", "check_seed_int", "check_positive_int"]
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -35,16 +34,3 @@ def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     return int(value)
-
-
-def check_random_state(seed: int | np.random.Generator | random.Random | None) -> random.Random:
-    """Normalise ``seed`` to a ``random.Random`` (nx ``py_random_state``, sknetwork
-    ``check_random_state``). ``None`` gives a fixed default seed of 0 so that results
-    are reproducible unless the caller asks otherwise."""
-    if seed is None:
-        return random.Random(0)
-    if isinstance(seed, random.Random):
-        return seed
-    if isinstance(seed, np.random.Generator):
-        return random.Random(int(seed.integers(0, 2**63 - 1)))
-    return random.Random(check_seed_int("seed", seed))

@@ -24,7 +24,7 @@ import pandas as pd
 from ._fileio import atomic_write_bytes, write_csv
 from .exceptions import ExportError
 
-__all__ = ["sanitize_graph", "write_graphml", "write_gexf", "write_neo4j"]
+__all__ = ["sanitize_graph", "write_graphml", "write_gexf", "write_neo4j", "write_csv", "write_csv_plain"]
 
 
 def _plain(v: Any) -> Any:
@@ -150,5 +150,3 @@ def write_csv_plain(df: pd.DataFrame, path: str | PathLike[str]) -> Path:
     """UTF-8 CSV without a BOM (Neo4j reads the first header cell literally)."""
     return atomic_write_bytes(path, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
-
-__all__ += ["write_csv", "write_csv_plain"]

@@ -32,7 +32,7 @@ from ..schema import (
 from ._common import FileReport, Loaded, Source, empty_frame
 from ._tables import stable_id
 from .chats import message_ids
-from .registry import READERS, _as_buffer, describe_unknown, sniff
+from .registry import READERS, _NamedBytes, describe_unknown, sniff
 
 __all__ = ["Case", "LoadReport", "read_case", "read_case_toml"]
 
@@ -221,7 +221,7 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None) -> Cas
         for name in names:
             dev = None if name == "bank_statement" else device
             try:
-                res: Loaded = READERS[name](_as_buffer(src), source_name=rel, device=dev)
+                res: Loaded = READERS[name](_NamedBytes(src), source_name=rel, device=dev)
             except FormatError as exc:
                 report.files.append(FileReport(rel, name, status="failed", reason=exc.reason, device=dev))
                 continue

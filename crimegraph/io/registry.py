@@ -10,7 +10,7 @@ a ``sniff(source) -> bool`` attribute.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..exceptions import FormatError
 from ._common import Loaded, PathOrBuffer, Source, csv_records, decode_text, read_source, xlsx_rows
@@ -26,7 +26,7 @@ from .contacts import (
 )
 from .ufdr import is_ufdr_report, read_ufdr_chats, read_ufdr_contacts
 
-__all__ = ["READERS", "register_reader", "sniff", "read", "Reader"]
+__all__ = ["READERS", "register_reader", "sniff", "read", "Reader", "describe_unknown"]
 
 
 class Reader(Protocol):
@@ -189,7 +189,7 @@ def read(path_or_buffer: PathOrBuffer, *, format: str | None = None, source_name
         if not names:
             raise FormatError(describe_unknown(src) + "; pass format=... to force a reader",
                               path=source_name or src.name)
-    return [READERS[n](_as_buffer(src), source_name=source_name or src.name, device=device) for n in names]
+    return [READERS[n](_NamedBytes(src), source_name=source_name or src.name, device=device) for n in names]
 
 
 class _NamedBytes:
@@ -202,9 +202,3 @@ class _NamedBytes:
     def read(self) -> bytes:
         return self._data
 
-
-def _as_buffer(src: Source) -> Any:
-    return _NamedBytes(src)
-
-
-__all__ += ["describe_unknown"]

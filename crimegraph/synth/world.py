@@ -86,7 +86,7 @@ _BANKS = [("中国农业银行", "622848"), ("中国工商银行", "622202"), ("
           ("中国邮政储蓄银行", "621799"), ("广西农村信用社", "623166")]
 _CHIT = ["今天去哪个村", "大家注意安全", "明天早上八点集合", "收到", "好的", "这个村老人多", "下雨了今天休息",
          "车在村口等", "[图片]", "吃饭了没", "人太多排队了", "大家辛苦了", "有人跟我一起去吗"]
-_FAMILY = [("妈妈", "other"), ("老婆", "other"), ("爸", "other"), ("哥", "other"), ("表弟", "other")]
+_FAMILY = ["妈妈", "老婆", "爸", "哥", "表弟"]
 
 
 # ------------------------------------------------------------------------ records
@@ -311,7 +311,7 @@ def build_world(scale: Scale, seed: int) -> World:
     suspects = resale + merchants + pushers
     for s in suspects:
         for _ in range(r.randint(1, 2) if r.random() < scale.noise else 0):
-            rel, _role = r.choice(_FAMILY)
+            rel = r.choice(_FAMILY)
             f = new("other", None, d.name()[1:] if r.random() < 0.5 else rel + "的号")
             s.contacts[f.pid] = rel
             f.contacts[s.pid] = s.name
