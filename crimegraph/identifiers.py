@@ -478,44 +478,57 @@ def extract_identifiers(text: object) -> Extracted:
     ()
     """
     if text is None:
-        return Extracted()
+        return _NOTHING
     s = str(text)
+    if _FOUR_DIGITS.search(s) is None:   # every identifier and code has a run of 4+ digits
+        return _NOTHING
     ids: list[str] = []
     bad: list[str] = []
     phones: list[str] = []
     lands: list[str] = []
     cards: list[str] = []
-
-    def add(bucket: list[str], v: str) -> None:
-        if v not in bucket:
-            bucket.append(v)
-
     buckets = {"id": ids, "invalid_id": bad, "phone": phones, "card": cards}
     for m in _SPAN_RE.finditer(s):
         span = m.group(1)
-        land = normalize_phone(span) if span.startswith("0") and not span.startswith("00") else None
-        if land is not None and "-" in land:
-            add(lands, land)
-            continue
-        body = _CC_PREFIX.sub("", span)
-        had_cc = body != span
-        groups = [g for g in re.split(r"[ \-\u00a0]", body.lstrip("+")) if g]
+        if span.isdigit() and span[0] != "0":   # the common case: one plain run of digits
+            groups = [span]
+            had_cc = False
+        else:
+            land = normalize_phone(span) if span.startswith("0") and not span.startswith("00") else None
+            if land is not None and "-" in land:
+                if land not in lands:
+                    lands.append(land)
+                continue
+            body = _CC_PREFIX.sub("", span)
+            had_cc = body != span
+            groups = [g for g in _GROUP_SEP.split(body.lstrip("+")) if g]
         compact = "".join(groups)
         if had_cc:
-            if _MOBILE_RE.match(compact) and _groups_ok(groups):
-                add(phones, compact)
+            if _MOBILE_RE.match(compact) and _groups_ok(groups) and compact not in phones:
+                phones.append(compact)
             continue
         hit = _classify_compact(compact, len(groups) > 1) if _groups_ok(groups) else None
         if hit is not None:
-            add(buckets[hit[0]], hit[1])
+            bucket = buckets[hit[0]]
+            if hit[1] not in bucket:
+                bucket.append(hit[1])
             continue
         if len(groups) > 1:
             for g in groups:
                 hit = _classify_compact(g, False)
                 if hit is not None:
-                    add(buckets[hit[0]], hit[1])
-    otps = [c for c in extract_otp_codes(s)]
-    return Extracted(tuple(ids), tuple(bad), tuple(phones), tuple(lands), tuple(cards), tuple(otps))
+                    bucket = buckets[hit[0]]
+                    if hit[1] not in bucket:
+                        bucket.append(hit[1])
+    otps = extract_otp_codes(s)
+    if not (ids or bad or phones or lands or cards or otps):
+        return _NOTHING
+    return Extracted(tuple(ids), tuple(bad), tuple(phones), tuple(lands), tuple(cards), otps)
+
+
+_NOTHING = Extracted()
+_FOUR_DIGITS = re.compile(r"\d{4}")
+_GROUP_SEP = re.compile(r"[ \-\u00a0]")
 
 
 # ----------------------------------------------------------------------- masking

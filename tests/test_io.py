@@ -228,6 +228,21 @@ def test_unsafe_xml_refused():
         cg.read_ufdr_chats(fx.as_buffer(bomb))
 
 
+def test_damaged_zip_versions_are_format_errors():
+    """Found by the fuzzer: a zip whose 'version needed' says 6.4 made zipfile raise
+    NotImplementedError out of the UFDR reader."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("report.xml", "<project/>")
+    data = bytearray(buf.getvalue())
+    cd = data.index(b"PK\x01\x02")
+    data[cd + 6] = 64                             # version needed to extract: 6.4
+    with pytest.raises(FormatError, match="damaged zip archive"):
+        cg.read_ufdr_chats(fx.as_buffer(bytes(data)))
+
+
 def test_unrecognised_file_raises_with_reason():
     with pytest.raises(FormatError, match="not a known export format"):
         _read("S3_老板_手机/readme.txt")
@@ -240,6 +255,21 @@ def test_sniff_recognises_by_content_not_name():
             assert names == []
         else:
             assert names, path
+
+
+@pytest.mark.parametrize("path", ["S1_阿强_手机/微信支付账单(20240301-20240331).csv", "银行反馈/中国工商银行交易明细信息.csv",
+                                  "S1_阿强_手机/聊天记录/地推拉新3群(12345678901@chatroom)/地推拉新3群_utf8.csv"])
+def test_sniff_large_file_whose_window_cuts_a_character(path):
+    """Regression (Dingtao scale): the 64 KiB sniffing window ended inside a 3-byte
+    CJK character, the head was then decoded as GB18030 (mojibake), and 87 big
+    bills and chats were reported as unrecognised."""
+    data = fx.all_fixtures()[path].rstrip(b"\n") + b"\n"
+    filler = ("转账" * 30 + "\n").encode()     # 3-byte characters up to the cut
+    expected = sniff(Source("small.csv", data))
+    assert expected
+    for shift in range(3):                      # the cut keeps 0, 1 or 2 bytes of a character
+        big = data + b" " * shift + filler * (70_000 // len(filler) + 1)
+        assert sniff(Source("big.csv", big)) == expected, shift
 
 
 def test_read_with_explicit_format_and_bad_format():

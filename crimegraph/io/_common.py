@@ -10,7 +10,7 @@ import io
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -22,8 +22,9 @@ import pandas as pd
 from ..exceptions import FormatError
 
 __all__ = ["TZ", "NULLS", "PathOrBuffer", "Source", "read_source", "decode_text", "FileReport",
-           "Reject", "Loaded", "clean", "parse_amount", "parse_time_series", "csv_records",
-           "xlsx_rows", "empty_frame", "MAX_FILE_BYTES", "bad_value_reason", "none_for_missing"]
+           "Reject", "Loaded", "clean", "map_unique", "clean_column", "read_records", "parse_amount",
+           "parse_time_series", "csv_records",
+           "xlsx_rows", "empty_frame", "object_frame", "MAX_FILE_BYTES", "bad_value_reason", "none_for_missing"]
 
 TZ = dt.timezone(dt.timedelta(hours=8), "+08:00")
 #: Values that mean "no value" in seized exports.
@@ -180,6 +181,40 @@ def clean(value: object) -> str | None:
         return None
     s = _WS.sub("", str(value))
     return None if s in NULLS else s
+
+
+def map_unique(values: Sequence[Any] | pd.Series, fn: Callable[[Any], Any]) -> list[Any]:
+    """``[fn(v) for v in values]``, calling ``fn`` once per distinct value.
+
+    Exports repeat the same few values (types, statuses, senders, amounts) over
+    and over; this keeps per-value Python work proportional to the distinct
+    values, not the rows. Missing values (None/NaN) are passed to ``fn`` as None.
+
+    Examples
+    --------
+    >>> map_unique(["a ", "a ", None, "/"], clean)
+    ['a', 'a', None, None]
+    """
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object) if not isinstance(values, pd.Series)
+                                  else values.astype(object), use_na_sentinel=True)
+    table = [fn(u) for u in uniques]
+    table.append(fn(None))   # code -1: missing
+    return [table[c] for c in codes]
+
+
+def clean_column(values: Sequence[Any] | pd.Series) -> list[str | None]:
+    """:func:`clean` applied to a whole column (once per distinct value)."""
+    return map_unique(values, clean)
+
+
+def read_records(records: Iterator[tuple[int, list[str]]]) -> tuple[list[int], list[list[str]]]:
+    """Drain :func:`csv_records` into ``(lines, rows)`` lists."""
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    for line, f in records:
+        lines.append(line)
+        rows.append(f)
+    return lines, rows
 
 
 _AMOUNT_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
@@ -363,14 +398,21 @@ def bad_value_reason(what: str, value: object) -> str:
 
 
 def none_for_missing(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Text columns hold ``None`` (not NaN) where a value is missing."""
+    """Text columns hold ``None`` (not NaN) where a value is missing (object dtype)."""
     for c in columns:
-        col = df[c]
-        if col.dtype == object and not col.isna().any():
-            continue
-        col = col.astype(object)
-        df[c] = col.where(col.notna(), None)
+        vals = df[c].to_numpy(dtype=object, copy=True)
+        mask = pd.isna(vals)
+        if mask.any():
+            vals[mask] = None
+        if mask.any() or df[c].dtype != object:
+            df[c] = pd.Series(vals, index=df.index, dtype=object)
     return df
+
+
+def object_frame(columns: dict[str, Sequence[Any]]) -> pd.DataFrame:
+    """A DataFrame of ``object`` columns, ``None`` kept as ``None`` (pandas 3 would
+    otherwise infer its ``str`` dtype and turn ``None`` into NaN)."""
+    return pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in columns.items()})
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:

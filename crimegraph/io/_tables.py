@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..identifiers import is_masked, normalize_bank_card, normalize_id_number, normalize_mobile
@@ -13,8 +14,10 @@ from ..schema import TRANSFER_COLUMNS
 from ._common import (
     FileReport,
     bad_value_reason,
-    clean,
+    clean_column,
+    map_unique,
     none_for_missing,
+    object_frame,
     parse_amount,
     parse_time_series,
 )
@@ -42,40 +45,49 @@ def dedupe(frame: pd.DataFrame, keys: Sequence[str], report: FileReport | None,
     return frame.loc[~dup].reset_index(drop=True)
 
 
-def finish_transfers(records: list[dict[str, Any]], report: FileReport, *, channel: str,
-                     source_file: str, device: str | None) -> pd.DataFrame:
+def finish_transfers(records: list[dict[str, Any]] | pd.DataFrame, report: FileReport, *, channel: str,
+                     source_file: str, device: str | None,
+                     raw_of: Callable[[int], str] | None = None) -> pd.DataFrame:
     """Validate time and amount of parsed bill rows (vectorised), reject the bad
-    ones with their line, normalise counterparty identifiers, drop repeats."""
-    if not records:
+    ones with their line, normalise counterparty identifiers, drop repeats.
+
+    ``records`` is a list of dicts or a frame of object columns; the raw text of
+    a rejected row comes from its ``raw`` field, else from ``raw_of(row position)``.
+    """
+    if len(records) == 0:
+        report.finish()
         return pd.DataFrame({c: pd.Series(dtype="object") for c in TRANSFER_COLUMNS})
-    df = pd.DataFrame.from_records(records)
+    if isinstance(records, pd.DataFrame):
+        df = records
+    else:
+        df = object_frame({c: [r.get(c) for r in records] for c in records[0]})
     times = parse_time_series(df["time_raw"])
-    amounts = df["amount_raw"].map(parse_amount)
-    bad_time = times.isna()
-    bad_amount = amounts.isna() | amounts.map(lambda a: a is not None and a < 0)
-    for i in df.index[bad_time | bad_amount]:
-        reason = (bad_value_reason("time", df.at[i, "time_raw"]) if bad_time[i]
-                  else bad_value_reason("amount", df.at[i, "amount_raw"]))
-        report.reject(int(df.at[i, "source_line"]), reason, str(df.at[i, "raw"]))
+    amounts = pd.Series(map_unique(df["amount_raw"], parse_amount), dtype=object)
+    bad_time = times.isna().to_numpy()
+    bad_amount = np.array([a is None or a < 0 for a in amounts], dtype=bool)
+    for i in np.flatnonzero(bad_time | bad_amount):
+        reason = (bad_value_reason("time", df["time_raw"].iat[i]) if bad_time[i]
+                  else bad_value_reason("amount", df["amount_raw"].iat[i]))
+        raw = str(df["raw"].iat[i]) if "raw" in df else (raw_of(int(i)) if raw_of else "")
+        report.reject(int(df["source_line"].iat[i]), reason, raw)
     keep = ~(bad_time | bad_amount)
-    df = df.loc[keep].copy()
-    df["time"] = times[keep]
-    df["amount"] = amounts[keep]
+    if not keep.all():
+        df = df.loc[keep].reset_index(drop=True)
+    df["time"] = times[keep].reset_index(drop=True)
+    df["amount"] = amounts[keep].reset_index(drop=True)
     report.accepted = len(df)
     df["channel"] = channel
-    tid = df["tid"].map(clean)
-    fallback = [stable_id(source_file, line) for line in df["source_line"]]
-    df["transfer_id"] = [f"{channel}:{t}" if t else f"{channel}:noid-{f}"
-                         for t, f in zip(tid, fallback, strict=True)]
-    acct = df.get("counterparty_account", pd.Series(None, index=df.index)).map(clean)
-    df["counterparty_account"] = acct
-    df["counterparty_phone"] = [None if (a is None or is_masked(a)) else normalize_mobile(a) for a in acct]
-    card_src = df.get("counterparty_card", acct)
-    df["counterparty_card"] = [normalize_bank_card(c) for c in card_src.map(clean)]
-    if "counterparty_id_number" in df:
-        df["counterparty_id_number"] = df["counterparty_id_number"].map(normalize_id_number)
-    if "owner_id_number" in df:
-        df["owner_id_number"] = df["owner_id_number"].map(normalize_id_number)
+    tid = clean_column(df["tid"])
+    df["transfer_id"] = [f"{channel}:{t}" if t else f"{channel}:noid-{stable_id(source_file, line)}"
+                         for t, line in zip(tid, df["source_line"], strict=True)]
+    acct = clean_column(df["counterparty_account"]) if "counterparty_account" in df else [None] * len(df)
+    df["counterparty_account"] = pd.Series(acct, dtype=object)
+    df["counterparty_phone"] = map_unique(acct, lambda a: None if (a is None or is_masked(a)) else normalize_mobile(a))
+    card_src = clean_column(df["counterparty_card"]) if "counterparty_card" in df else acct
+    df["counterparty_card"] = map_unique(card_src, normalize_bank_card)
+    for c in ("counterparty_id_number", "owner_id_number"):
+        if c in df:
+            df[c] = map_unique(df[c], normalize_id_number)
     df["device"] = device or ""
     df["source_file"] = source_file
     for c in TRANSFER_COLUMNS:
@@ -83,9 +95,10 @@ def finish_transfers(records: list[dict[str, Any]], report: FileReport, *, chann
             df[c] = None
     for c in ("kind", "status", "product", "note", "counterparty", "owner_name", "owner_nickname",
               "owner_account", "counterparty_bank"):
-        df[c] = df[c].map(clean)
-    df = df[list(TRANSFER_COLUMNS)].reset_index(drop=True)
+        df[c] = pd.Series(clean_column(df[c]), dtype=object)
+    df = df[list(TRANSFER_COLUMNS)]
     df["source_line"] = df["source_line"].astype("int64")
+    df["completed"] = df["completed"].astype(bool)
     owner_key = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
     df["_owner"] = owner_key
     df = dedupe(df, ["transfer_id", "direction", "_owner", "amount"], report,

@@ -16,7 +16,10 @@ never taken for phones. Closed orders (交易关闭 / 不计收支) are loaded w
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
+
+import pandas as pd
 
 from ..exceptions import FormatError
 from ._common import (
@@ -26,6 +29,9 @@ from ._common import (
     Source,
     clean,
     csv_records,
+    map_unique,
+    object_frame,
+    read_records,
     decode_text,
     read_source,
     xlsx_rows,
@@ -63,16 +69,20 @@ def _completed(status: str | None, direction_raw: str | None) -> bool:
 
 
 # ----------------------------------------------------------------------- WeChat
-def _wechat_record(fields: list[Any], line: int, nickname: str | None) -> dict[str, Any]:
-    f = [("" if v is None else str(v)) for v in fields[:11]]
-    direction_raw = (clean(f[4]) or "/")
-    return {
-        "time_raw": f[0], "kind": f[1], "counterparty": f[2], "product": f[3],
-        "direction": _WECHAT_DIRECTION.get(direction_raw, "neutral"),
-        "amount_raw": fields[5], "status": f[7], "tid": f[8], "note": f[10],
-        "completed": _completed(clean(f[7]), None), "owner_nickname": nickname,
-        "source_line": line, "raw": ",".join(f),
-    }
+def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None
+                  ) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    """Parsed WeChat Pay rows as an object frame for :func:`finish_transfers`, and the
+    raw text of row ``i`` for the rejects report."""
+    cells = [[("" if v is None else str(v)) for v in r[:11]] + [""] * max(0, 11 - len(r)) for r in rows]
+    col = list(zip(*cells, strict=True)) if cells else [()] * 11
+    status = list(col[7])
+    return object_frame({
+        "time_raw": col[0], "kind": col[1], "counterparty": col[2], "product": col[3],
+        "direction": map_unique(col[4], lambda v: _WECHAT_DIRECTION.get(clean(v) or "/", "neutral")),
+        "amount_raw": [r[5] if len(r) > 5 else None for r in rows], "status": status, "tid": col[8],
+        "note": col[10], "completed": map_unique(status, lambda v: _completed(clean(v), None)),
+        "owner_nickname": [nickname] * len(rows), "source_line": lines,
+    }), lambda i: ",".join(cells[i])
 
 
 def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,
@@ -110,7 +120,6 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
     name = _name(src, source_name)
     report = FileReport(name, "wechat_pay_xlsx" if src.is_zip else "wechat_pay_csv", device=device,
                         table="transfers")
-    records: list[dict[str, Any]] = []
     if src.is_zip:
         sheets = xlsx_rows(src)
         rows = sheets[0][1] if sheets else []
@@ -123,16 +132,21 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
         if hdr is None:
             raise FormatError("WeChat Pay bill without the column header row (交易时间,...,交易单号)",
                               path=name)
+        good: list[list[Any]] = []
+        good_lines: list[int] = []
         for line, values in rows[hdr + 1:]:
             report.rows_read += 1
-            if all(v is None or str(v).strip() == "" for v in values):
+            filled = sum(v is not None and str(v).strip() != "" for v in values)
+            if filled == 0:
                 report.skip("blank row")
                 continue
             if len([v for v in values if v is not None]) < 9:
                 report.reject(line, f"truncated row: {len([v for v in values if v is not None])} "
                                     "of 11 cells filled", repr(values))
                 continue
-            records.append(_wechat_record(list(values) + [None] * 11, line, nickname))
+            good.append(list(values))
+            good_lines.append(line)
+        frame, raw_of = _wechat_frame(good, good_lines, nickname)
         report.format = "wechat_pay_xlsx_2026" if rows[hdr][0] >= 18 else "wechat_pay_xlsx_2025"
     else:
         text, _enc = decode_text(src)
@@ -145,19 +159,23 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
             raise FormatError("WeChat Pay bill without the column header line (交易时间,交易类型,...)",
                               path=name)
         body = "\n".join(lines[hdr + 1:])
-        for line, fields in csv_records(body, start_line=hdr + 2):
-            report.rows_read += 1
-            if not any(x.strip() for x in fields):
+        rec_lines, recs = read_records(csv_records(body, start_line=hdr + 2))
+        report.rows_read += len(recs)
+        good, good_lines = [], []
+        for line, fields in zip(rec_lines, recs, strict=True):
+            n = len(fields)
+            if not (fields and fields[0].strip()) and not any(x.strip() for x in fields):
                 report.skip("blank line")
-                continue
-            if len(fields) < 11:
-                report.reject(line, f"truncated row: {len(fields)} of 11 fields", ",".join(fields))
-                continue
-            if len(fields) > 12 or (len(fields) == 12 and fields[11].strip()):
-                report.reject(line, f"malformed row: {len(fields)} fields, expected 11", ",".join(fields))
-                continue
-            records.append(_wechat_record(fields, line, nickname))
-    frame = finish_transfers(records, report, channel="wechat", source_file=name, device=device)
+            elif n == 11 or (n == 12 and not fields[11].strip()):
+                good.append(fields)
+                good_lines.append(line)
+            elif n < 11:
+                report.reject(line, f"truncated row: {n} of 11 fields", ",".join(fields))
+            else:
+                report.reject(line, f"malformed row: {n} fields, expected 11", ",".join(fields))
+        frame, raw_of = _wechat_frame(good, good_lines, nickname)
+    frame = finish_transfers(frame, report, channel="wechat", source_file=name, device=device,
+                             raw_of=raw_of)
     return Loaded("transfers", frame, report, {"wechat_nicknames": [nickname]} if nickname else {})
 
 

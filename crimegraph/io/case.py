@@ -326,12 +326,12 @@ def _owner_from_other_copies(messages: pd.DataFrame, owners: dict[str, dict[str,
     if messages.empty:
         return
     # a 1:1 chat is named after the peer on each phone, so match on instant, type and content
-    key = pd.Series([stable_id(t.value, k, x) for t, k, x in
-                     zip(messages["time"], messages["msg_type"], messages["content"], strict=True)],
-                    index=messages.index)
+    key = pd.util.hash_pandas_object(messages[["time", "msg_type", "content"]], index=False)
     named = messages["sender_wxid"].notna()
-    by_key = pd.Series(messages.loc[named, "sender_wxid"].values, index=key[named]).groupby(level=0).agg(
-        lambda s: s.iloc[0] if s.nunique() == 1 else None)
+    pairs = pd.DataFrame({"key": key[named].to_numpy(), "wx": messages.loc[named, "sender_wxid"].to_numpy()})
+    pairs = pairs.drop_duplicates()
+    unique = pairs.drop_duplicates("key", keep=False)   # keys whose named copies agree on one sender
+    by_key = pd.Series(unique["wx"].to_numpy(), index=unique["key"].to_numpy())
     mine = messages["from_owner"].astype(bool) & messages["sender_wxid"].isna()
     for device, idx in messages[mine].groupby("device", sort=True).groups.items():
         if not device or owners.get(device, {}).get("wechat_ids"):

@@ -13,11 +13,12 @@ text message (:func:`crimegraph.identifiers.extract_identifiers`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import FormatError
@@ -29,10 +30,14 @@ from ._common import (
     PathOrBuffer,
     bad_value_reason,
     clean,
+    clean_column,
     csv_records,
     decode_text,
+    map_unique,
     none_for_missing,
+    object_frame,
     parse_time_series,
+    read_records,
     read_source,
 )
 from ._tables import dedupe, stable_id
@@ -97,39 +102,57 @@ def message_ids(df: pd.DataFrame) -> list[str]:
             zip(df["chat_id"], df["time"], df["msg_type"], df["content"], strict=True)]
 
 
-def finish_messages(records: list[dict[str, Any]], report: FileReport, *, source_file: str,
-                    device: str | None) -> pd.DataFrame:
-    """Validate times (vectorised), reject bad rows, extract identifiers, drop repeats."""
-    if not records:
+def _blank(f: list[str]) -> bool:
+    return not any(x.strip() for x in f)
+
+
+def _column(rows: list[list[str]], i: int | None) -> list[str]:
+    """Field ``i`` of every row ("" where the row is shorter or the column is absent)."""
+    if i is None:
+        return [""] * len(rows)
+    return [f[i] if i < len(f) else "" for f in rows]
+
+
+def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str,
+                    device: str | None, raw_of: Callable[[int], str]) -> pd.DataFrame:
+    """Validate times (vectorised), reject bad rows, extract identifiers, drop repeats.
+
+    ``frame`` has one row per parsed record (object columns); ``raw_of(i)`` gives
+    the raw text of row ``i`` for the rejects report.
+    """
+    if frame.empty:
+        report.finish()
         return pd.DataFrame({c: pd.Series(dtype="object") for c in MESSAGE_COLUMNS})
-    df = pd.DataFrame.from_records(records)
+    df = frame
     times = parse_time_series(df["time_raw"])
     if "time_alt" in df:
         alt = parse_time_series(df["time_alt"])
         times = times.fillna(alt)
-    bad = times.isna()
-    for i in df.index[bad]:
-        report.reject(int(df.at[i, "source_line"]), bad_value_reason("time", df.at[i, "time_raw"]),
-                      str(df.at[i, "raw"]))
-    df = df.loc[~bad].copy()
-    df["time"] = times[~bad]
+    bad = times.isna().to_numpy()
+    for i in np.flatnonzero(bad):
+        report.reject(int(df["source_line"].iat[i]), bad_value_reason("time", df["time_raw"].iat[i]), raw_of(int(i)))
+    if bad.any():
+        df = df.loc[~bad].reset_index(drop=True)
+        times = times[~bad].reset_index(drop=True)
+    df["time"] = times
     report.accepted = len(df)
-    df["content"] = df["content"].fillna("")
-    ext = [_extract_cached(c) if t != "system" and c else None
-           for c, t in zip(df["content"], df["msg_type"], strict=True)]
-    for col, attr in (("id_numbers", "id_numbers"), ("invalid_id_numbers", "invalid_id_numbers"),
-                      ("phones", "phones"), ("bank_cards", "bank_cards"), ("otp_codes", "otp_codes")):
-        df[col] = [";".join(getattr(e, attr)) if e else "" for e in ext]
+    content = ["" if c is None else c for c in df["content"]]
+    df["content"] = pd.Series(content, dtype=object)
+    ext = [_extract_cached(c) if c and t != "system" else None
+           for c, t in zip(content, df["msg_type"], strict=True)]
+    for col in ("id_numbers", "invalid_id_numbers", "phones", "bank_cards", "otp_codes"):
+        df[col] = pd.Series([";".join(getattr(e, col)) if e else "" for e in ext], dtype=object)
     df["message_id"] = message_ids(df)
     df["copies"] = 1
     df["device"] = device or ""
     df["source_file"] = source_file
-    df["is_group"] = df["chat_id"].fillna("").str.endswith("@chatroom")
+    df["is_group"] = np.array([bool(c) and c.endswith("@chatroom") for c in df["chat_id"]], dtype=bool)
     for c in MESSAGE_COLUMNS:
         if c not in df:
             df[c] = None
-    df = df[list(MESSAGE_COLUMNS)].reset_index(drop=True)
+    df = df[list(MESSAGE_COLUMNS)]
     df["source_line"] = df["source_line"].astype("int64")
+    df["from_owner"] = df["from_owner"].astype(bool)
     report.finish()
     df = dedupe(df, ["message_id"], report, "duplicate message in the same export")
     return none_for_missing(df, ["chat_id", "chat_name", "sender_wxid", "sender_name", "sender_remark"])
@@ -175,43 +198,47 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
                           "folder name '<remark>(<id>)'; pass chat_id=...", path=name)
     idx = {h: i for i, h in enumerate(header)}
     report = FileReport(name, "memotrace_csv", device=device, table="messages")
-    records = []
+    lines, rows = read_records(recs)
+    report.rows_read = len(rows)
+    ok: list[int] = []
+    for k, f in enumerate(rows):
+        if len(f) >= len(MEMOTRACE_HEADER) and f[0].strip():
+            ok.append(k)
+        elif _blank(f):
+            report.skip("blank line")
+        elif len(f) < len(MEMOTRACE_HEADER):
+            report.reject(lines[k], f"truncated row: {len(f)} of {len(header)} fields", ",".join(f))
+        else:
+            ok.append(k)
+    kept = [rows[k] for k in ok]
+    is_group = cid.endswith("@chatroom")
+    mtype = map_unique(_column(kept, idx.get("Type")), lambda v: _MT_TYPES.get(clean(v) or "", "other"))
+    from_owner = map_unique(_column(kept, idx.get("IsSender")), lambda v: (clean(v) or "0") == "1")
+    sender = clean_column(_column(kept, idx.get("Sender")))
+    nick = clean_column(_column(kept, idx.get("NickName")))
+    remark = clean_column(_column(kept, idx.get("Remark")))
     owner_ids: set[str] = set()
     owner_nicks: set[str] = set()
-    is_group = cid.endswith("@chatroom")
-    for line, f in recs:
-        report.rows_read += 1
-        if not any(x.strip() for x in f):
-            report.skip("blank line")
+    for j, t in enumerate(mtype):
+        if t == "system":
+            sender[j] = nick[j] = remark[j] = None
             continue
-        if len(f) < len(MEMOTRACE_HEADER):
-            report.reject(line, f"truncated row: {len(f)} of {len(header)} fields", ",".join(f))
-            continue
-
-        def g(col: str, f: list[str] = f) -> str | None:
-            i = idx.get(col)
-            return clean(f[i]) if i is not None and i < len(f) else None
-
-        mtype = _MT_TYPES.get((g("Type") or "").strip(), "other")
-        from_owner = (g("IsSender") or "0") == "1"
-        sender = g("Sender")
-        nick = g("NickName")
-        remark = g("Remark")
-        if mtype == "system":
-            sender = nick = remark = None
-        elif not is_group and not sender:
-            sender = None if from_owner else cid
-        if from_owner and sender and mtype != "system":
-            owner_ids.add(sender)
-            if nick:
-                owner_nicks.add(nick)
-        records.append({
-            "chat_id": cid, "chat_name": cname, "time_raw": g("CreateTime"), "time_alt": g("StrTime"),
-            "msg_type": mtype, "from_owner": from_owner, "sender_wxid": sender, "sender_name": nick,
-            "sender_remark": remark, "content": f[idx["StrContent"]], "source_line": line,
-            "raw": ",".join(f),
-        })
-    frame = finish_messages(records, report, source_file=name, device=device)
+        if not is_group and not sender[j]:
+            sender[j] = None if from_owner[j] else cid
+        if from_owner[j] and sender[j]:
+            owner_ids.add(sender[j])   # type: ignore[arg-type]
+            if nick[j]:
+                owner_nicks.add(nick[j])   # type: ignore[arg-type]
+    frame = object_frame({
+        "chat_id": [cid] * len(kept), "chat_name": [cname] * len(kept),
+        "time_raw": clean_column(_column(kept, idx.get("CreateTime"))),
+        "time_alt": clean_column(_column(kept, idx.get("StrTime"))),
+        "msg_type": mtype, "from_owner": from_owner, "sender_wxid": sender, "sender_name": nick,
+        "sender_remark": remark, "content": _column(kept, idx["StrContent"]),
+        "source_line": [lines[k] for k in ok],
+    })
+    frame = finish_messages(frame, report, source_file=name, device=device,
+                            raw_of=lambda i: ",".join(kept[i]))
     owner: dict[str, Any] = {}
     if owner_ids:
         owner["wechat_ids"] = sorted(owner_ids)
@@ -236,29 +263,45 @@ def read_pywxdump(path_or_buffer: PathOrBuffer, *, source_name: str | None = Non
     idx = {h: i for i, h in enumerate(header)}
     content_col = "msg" if "msg" in idx else "content"
     report = FileReport(name, "pywxdump_csv", device=device, table="messages")
-    records = []
-    for line, f in recs:
-        report.rows_read += 1
-        if not any(x.strip() for x in f):
+    lines, rows = read_records(recs)
+    report.rows_read = len(rows)
+    ok: list[int] = []
+    room_i = idx["room_name"]
+    for k, f in enumerate(rows):
+        if len(f) == len(header) and f[room_i].strip():
+            ok.append(k)
+        elif _blank(f):
             report.skip("blank line")
-            continue
-        if len(f) != len(header):
-            report.reject(line, f"malformed row: {len(f)} fields, expected {len(header)}", ",".join(f))
-            continue
-        room = clean(f[idx["room_name"]])
-        if room is None:
-            report.reject(line, "no room_name (chat id)", ",".join(f))
-            continue
-        talker = clean(f[idx["talker"]])
-        from_owner = talker == "我" or (clean(f[idx["is_sender"]]) or "0") == "1"
-        mtype = _PW_TYPES.get(clean(f[idx["type_name"]]) or "", "other")
-        sender = None if (from_owner or talker in (None, "未知") or mtype == "system") else talker
-        if not room.endswith("@chatroom") and not from_owner and sender is None and mtype != "system":
-            sender = room
-        records.append({
-            "chat_id": room, "chat_name": None, "time_raw": f[idx["CreateTime"]], "msg_type": mtype,
-            "from_owner": from_owner, "sender_wxid": sender, "sender_name": None, "sender_remark": None,
-            "content": f[idx[content_col]], "source_line": line, "raw": ",".join(f),
-        })
-    frame = finish_messages(records, report, source_file=name, device=device)
+        elif len(f) != len(header):
+            report.reject(lines[k], f"malformed row: {len(f)} fields, expected {len(header)}", ",".join(f))
+        else:
+            ok.append(k)   # room_name checked below, after cleaning
+    kept = [rows[k] for k in ok]
+    room = clean_column(_column(kept, room_i))
+    if any(r is None for r in room):
+        no_room = {j for j, r in enumerate(room) if r is None}
+        for j in sorted(no_room):
+            report.reject(lines[ok[j]], "no room_name (chat id)", ",".join(kept[j]))
+        ok = [k for j, k in enumerate(ok) if j not in no_room]
+        kept = [rows[k] for k in ok]
+        room = [r for r in room if r is not None]
+    talker = clean_column(_column(kept, idx["talker"]))
+    is_sender = map_unique(_column(kept, idx["is_sender"]), lambda v: (clean(v) or "0") == "1")
+    mtype = map_unique(_column(kept, idx["type_name"]), lambda v: _PW_TYPES.get(clean(v) or "", "other"))
+    from_owner = [t == "我" or s_ for t, s_ in zip(talker, is_sender, strict=True)]
+    sender: list[str | None] = []
+    for r, t, own, mt in zip(room, talker, from_owner, mtype, strict=True):
+        snd = None if (own or t in (None, "未知") or mt == "system") else t
+        if snd is None and not own and mt != "system" and not r.endswith("@chatroom"):   # type: ignore[union-attr]
+            snd = r
+        sender.append(snd)
+    n = len(kept)
+    frame = object_frame({
+        "chat_id": room, "chat_name": [None] * n, "time_raw": _column(kept, idx["CreateTime"]),
+        "msg_type": mtype, "from_owner": from_owner, "sender_wxid": sender, "sender_name": [None] * n,
+        "sender_remark": [None] * n, "content": _column(kept, idx[content_col]),
+        "source_line": [lines[k] for k in ok],
+    })
+    frame = finish_messages(frame, report, source_file=name, device=device,
+                            raw_of=lambda i: ",".join(kept[i]))
     return Loaded("messages", frame, report)

@@ -9,11 +9,12 @@ a ``sniff(source) -> bool`` attribute.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from typing import Protocol
 
 from ..exceptions import FormatError
-from ._common import Loaded, PathOrBuffer, Source, csv_records, decode_text, read_source, xlsx_rows
+from ._common import Loaded, PathOrBuffer, Source, csv_records, read_source, xlsx_rows
 from .bank import match_bank_header, read_bank_statement
 from .bills import ALIPAY_LAYOUTS, read_alipay, read_wechat_pay
 from .chats import MEMOTRACE_HEADER, PYWXDUMP_HEADERS, read_memotrace, read_pywxdump
@@ -97,6 +98,22 @@ def _sniff_xlsx(src: Source) -> list[str]:
     return []
 
 
+def _decode_head(head: bytes) -> str | None:
+    """Decode the first bytes of a file, UTF-8 then GB18030, like :func:`decode_text`.
+
+    The cut may fall inside a multi-byte character: incremental decoders keep
+    such a tail back instead of failing (or, worse, reading UTF-8 as GB18030).
+    """
+    if b"\x00" in head[:4096]:
+        return None
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return codecs.getincrementaldecoder(enc)().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def sniff(src: Source) -> list[str]:
     """Names of the readers that recognise ``src`` by content (empty if none)."""
     _load_entry_points()
@@ -112,13 +129,9 @@ def sniff(src: Source) -> list[str]:
     head_bytes = src.data[:65536]
     if is_ufdr_report(head_bytes[:4096]):
         return ["ufdr_chats", "ufdr_contacts"]
-    try:
-        text, _ = decode_text(Source(src.name, head_bytes))
-    except FormatError:
-        try:   # the cut may have split a multi-byte character
-            text, _ = decode_text(Source(src.name, head_bytes[:-3]))
-        except FormatError:
-            return []
+    text = _decode_head(head_bytes)
+    if text is None:
+        return []
     stripped = text.lstrip("\ufeff \r\n\t")
     if stripped.startswith("微信支付账单明细"):
         return ["wechat_pay"]
@@ -151,9 +164,8 @@ def describe_unknown(src: Source) -> str:
         return "empty file"
     if src.is_zip:
         return "zip archive that is not a known export (no bill sheet, contact sheet or report.xml)"
-    try:
-        text, _ = decode_text(Source(src.name, src.data[:4096]))
-    except FormatError:
+    text = _decode_head(src.data[:4096])
+    if text is None:
         return "binary file, not a known export"
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip()[:60]
     return f"not a known export format (first line: {first!r})"

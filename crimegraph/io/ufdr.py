@@ -19,7 +19,7 @@ from typing import Any
 from xml.sax.handler import ContentHandler
 
 from ..exceptions import FormatError
-from ._common import FileReport, Loaded, PathOrBuffer, Source, clean, read_source
+from ._common import FileReport, Loaded, PathOrBuffer, Source, clean, object_frame, read_source
 from .chats import finish_messages
 from .contacts import _note_with_unparsed, _phones, finish_contacts
 
@@ -90,8 +90,11 @@ def _xml_bytes(src: Source) -> bytes:
                 if not names:
                     raise FormatError("zip archive without report.xml (not a UFDR)", path=src.name)
                 return z.read(names[0])
-        except zipfile.BadZipFile as exc:
-            raise FormatError(f"damaged zip archive: {exc}", path=src.name) from None
+        except FormatError:
+            raise
+        except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, RuntimeError, ValueError) as exc:
+            # zipfile raises all of these for damaged archives (unknown version, bad offsets)
+            raise FormatError(f"damaged zip archive ({type(exc).__name__}: {exc})", path=src.name) from None
     return src.data
 
 
@@ -170,7 +173,9 @@ def read_ufdr_chats(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
                 "sender_wxid": sender, "sender_name": sname, "sender_remark": None, "content": body,
                 "source_line": msg.line, "raw": body[:200],
             })
-    frame = finish_messages(records, report, source_file=name, device=device)
+    raws = [r.pop("raw") for r in records]
+    frame = object_frame({c: [r[c] for r in records] for c in records[0]}) if records else object_frame({})
+    frame = finish_messages(frame, report, source_file=name, device=device, raw_of=raws.__getitem__)
     return Loaded("messages", frame, report, {"wechat_ids": sorted(owner_ids)} if owner_ids else {})
 
 
