@@ -53,24 +53,23 @@ class Analysis:
 
     def people(self) -> pd.DataFrame:
         """``people.csv``: one row per resolved person (multi-values ``;``-joined)."""
-        persons = self.graph.persons.set_index("person_id")
-        roles = self.roles.table.set_index("person_id")
-        money = self.money_per_person.set_index("person_id")
+        r = self.roles.table
+        pid = r["person_id"]
+        persons = self.graph.persons.set_index("person_id").reindex(pid)
+        money = self.money_per_person.set_index("person_id").reindex(pid)
         victims = self._victims_count()
-        rows = []
-        for pid in roles.index:
-            p = persons.loc[pid]
-            r = roles.loc[pid]
-            community = self.partition.membership.get(f"person:{pid}")
-            rows.append({
-                "person_id": pid, "name": r["label"], "role": r["role"],
-                "role_confidence": r["confidence"], "community": "" if community is None else community,
-                "phones": p["phones"], "wechat_ids": p["wechat_ids"], "alipay_accounts": p["alipay_accounts"],
-                "bank_cards": p["bank_cards"], "id_number": p["id_numbers"], "victims": victims.get(pid, 0),
-                "money_in": money.at[pid, "money_in"], "money_out": money.at[pid, "money_out"],
-                "evidence": r["evidence"],
-            })
-        return pd.DataFrame(rows, columns=list(PEOPLE_COLUMNS))
+        membership = self.partition.membership
+        out = pd.DataFrame({
+            "person_id": pid.to_numpy(), "name": r["label"].to_numpy(), "role": r["role"].to_numpy(),
+            "role_confidence": r["confidence"].to_numpy(),
+            "community": [membership.get(f"person:{p}", "") for p in pid],
+            "phones": persons["phones"].to_numpy(), "wechat_ids": persons["wechat_ids"].to_numpy(),
+            "alipay_accounts": persons["alipay_accounts"].to_numpy(), "bank_cards": persons["bank_cards"].to_numpy(),
+            "id_number": persons["id_numbers"].to_numpy(), "victims": [victims.get(p, 0) for p in pid],
+            "money_in": money["money_in"].to_numpy(), "money_out": money["money_out"].to_numpy(),
+            "evidence": r["evidence"].to_numpy(),
+        })
+        return out[list(PEOPLE_COLUMNS)]
 
     def _victims_count(self) -> dict[str, int]:
         t = self.roles.table
@@ -85,29 +84,31 @@ class Analysis:
         notification and account freezing)."""
         msgs = self.case.messages
         posted = msgs[(msgs["id_numbers"] != "") & msgs["sender_wxid"].notna()]
+        if posted.empty:
+            return pd.DataFrame(columns=list(VICTIM_COLUMNS))
+        posted = posted.sort_values(["time", "message_id"], kind="stable")
+        ids = posted["id_numbers"].str.split(";")
+        df = posted.assign(id_number=ids, n_ids=ids.str.len()).explode("id_number")
+        df = df.drop_duplicates("id_number", keep="first")
         k2p = self.graph.resolution.key_to_person
-        roles = self.roles.table.set_index("person_id")
-        rows = []
-        seen: set[str] = set()
-        for r in posted.sort_values(["time", "message_id"]).itertuples(index=False):
-            ids = r.id_numbers.split(";")
-            for idn in ids:
-                if idn in seen:
-                    continue
-                seen.add(idn)
-                pid = k2p.get(f"wx:{r.sender_wxid}", "")
-                phones = r.phones.split(";") if r.phones else []
-                crew = roles.at[pid, "crew"] if pid in roles.index else ""
-                rows.append({
-                    "id_number": idn, "name": _guess_name(r.content) if len(ids) == 1 else "",
-                    "phone": phones[0] if len(ids) == 1 and len(phones) == 1 else "",
-                    "leaked_by": pid, "leaked_by_name": roles.at[pid, "label"] if pid in roles.index else "",
-                    "merchant": roles.at[crew, "label"] if crew in roles.index else "",
-                    "first_seen": r.time, "chat_id": r.chat_id, "chat_name": r.chat_name or "",
-                    "copies": r.copies, "device": r.device, "source_file": r.source_file,
-                    "source_line": r.source_line,
-                })
-        return pd.DataFrame(rows, columns=list(VICTIM_COLUMNS))
+        wx = {w: k2p.get(f"wx:{w}", "") for w in df["sender_wxid"].unique()}
+        t = self.roles.table
+        label = dict(zip(t["person_id"], t["label"], strict=True))
+        crew = dict(zip(t["person_id"], t["crew"], strict=True))
+        leaked_by = [wx[w] for w in df["sender_wxid"]]
+        one = (df["n_ids"] == 1).to_numpy()
+        phones = df["phones"].to_numpy()
+        return pd.DataFrame({
+            "id_number": df["id_number"].to_numpy(),
+            "name": [_guess_name(c) if o else "" for c, o in zip(df["content"], one, strict=True)],
+            "phone": [ph if o and ph and ";" not in ph else "" for ph, o in zip(phones, one, strict=True)],
+            "leaked_by": leaked_by, "leaked_by_name": [label.get(p, "") for p in leaked_by],
+            "merchant": [label.get(crew.get(p, ""), "") for p in leaked_by],
+            "first_seen": df["time"].to_numpy(), "chat_id": df["chat_id"].to_numpy(),
+            "chat_name": df["chat_name"].fillna("").to_numpy(), "copies": df["copies"].to_numpy(),
+            "device": df["device"].to_numpy(), "source_file": df["source_file"].to_numpy(),
+            "source_line": df["source_line"].to_numpy(),
+        }, columns=list(VICTIM_COLUMNS))
 
     def summary(self) -> dict[str, object]:
         t = self.roles.table
@@ -133,7 +134,7 @@ def _guess_name(text: str) -> str:
 
 
 def analyse(case: Case, *, seed: int = 0, resolution: float = 1.0, backend: str = "networkx",
-            commission_max: float = 100.0, sale_min: float = 200.0) -> Analysis:
+            commission_max: float = 100.0, sale_min: float = 200.0, detail: str = "auto") -> Analysis:
     """Resolve persons, build the graph, detect communities, infer roles, sum money.
 
     Parameters
@@ -146,6 +147,8 @@ def analyse(case: Case, *, seed: int = 0, resolution: float = 1.0, backend: str 
     backend : {"networkx", "igraph"}
     commission_max, sale_min : float
         See :func:`crimegraph.infer_roles`.
+    detail : {"auto", "full", "compact"}, default "auto"
+        Graph detail (see :func:`crimegraph.build_graph`); results are the same.
 
     Returns
     -------
@@ -161,7 +164,7 @@ def analyse(case: Case, *, seed: int = 0, resolution: float = 1.0, backend: str 
     >>> int((people["role"] == "merchant").sum())
     3
     """
-    cg = build_graph(case)
+    cg = build_graph(case, detail=detail)
     proj = suspect_projection(cg)
     part = detect_communities(proj, seed=seed, resolution=resolution, backend=backend)
     roles = infer_roles(cg, commission_max=commission_max, sale_min=sale_min)

@@ -22,9 +22,11 @@ edge type           meaning
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import networkx as nx
@@ -33,8 +35,15 @@ import pandas as pd
 from .io.case import Case
 from .resolve import Resolution, resolve_entities
 
-__all__ = ["NODE_TYPES", "EDGE_TYPES", "CaseGraph", "build_graph", "to_frames", "from_frames",
-           "suspect_projection"]
+__all__ = ["NODE_TYPES", "EDGE_TYPES", "DETAILS", "CaseGraph", "build_graph", "to_frames", "from_frames",
+           "suspect_projection", "leaked_identities", "person_payments", "is_person_ref"]
+
+#: ``full``: every payment an edge, every victim a node; ``compact``: payments
+#: summed per (payer, payee) and victims known only from postings kept as counts
+#: (tables keep the detail); ``auto``: compact past :data:`COMPACT_ABOVE` rows.
+DETAILS = ("auto", "full", "compact")
+#: ``auto`` builds a compact graph when there are more payments or leaked identities than this.
+COMPACT_ABOVE = 50_000
 
 NODE_TYPES = ("person", "phone", "wechat", "alipay", "bank_card", "chat_group", "identity", "organisation",
               "unidentified")
@@ -56,10 +65,25 @@ class CaseGraph:
     graph: nx.MultiDiGraph
     case: Case
     resolution: Resolution
+    detail: str = "full"
+    #: person ids of victims kept out of a compact graph (leaves: known only from postings)
+    collapsed: frozenset[str] = frozenset()
 
     @property
     def persons(self) -> pd.DataFrame:
         return self.resolution.persons
+
+    @functools.cached_property
+    def leaks(self) -> pd.DataFrame:
+        """One row per (poster, leaked ID number), first posting: ``poster, id_number,
+        phones, time, chat_id, device, source_file, source_line`` (messages order)."""
+        return leaked_identities(self.case, self.resolution.key_to_person)
+
+    @functools.cached_property
+    def payments(self) -> pd.DataFrame:
+        """Completed payments between two persons: ``payer, payee`` (person ids),
+        ``amount`` (Decimal), ``yuan`` (float), ``kind``; one row per payment."""
+        return person_payments(self.resolution.transfers)
 
     def _repr_html_(self) -> str:
         import html
@@ -78,7 +102,61 @@ def _label(p: Any) -> str:
     return p.person_id
 
 
-def build_graph(case: Case, resolution: Resolution | None = None) -> CaseGraph:
+def is_person_ref(ref: str) -> bool:
+    """Whether a payer/payee reference of :attr:`Resolution.transfers` is a person id
+    (not ``org:``, ``group:`` or ``unidentified:``)."""
+    return ":" not in ref
+
+
+def person_payments(transfers: pd.DataFrame) -> pd.DataFrame:
+    """Completed payments between two persons (see :attr:`CaseGraph.payments`)."""
+    cols = ["payer", "payee", "amount", "yuan", "kind"]
+    if transfers.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    t = transfers[transfers["completed"].astype(bool)]
+    both = ~(t["payer"].str.contains(":", regex=False) | t["payee"].str.contains(":", regex=False))
+    t = t[both]
+    out = pd.DataFrame({"payer": t["payer"].to_numpy(dtype=object), "payee": t["payee"].to_numpy(dtype=object),
+                        "amount": t["amount"].to_numpy(dtype=object),
+                        "kind": t["kind"].fillna("").to_numpy(dtype=object)})
+    out["yuan"] = out["amount"].astype(float)
+    return out[cols]
+
+
+def leaked_identities(case: Case, key_to_person: dict[str, str]) -> pd.DataFrame:
+    """One row per (poster, leaked ID number) at its first posting (messages order)."""
+    cols = ["poster", "id_number", "phones", "n_ids", "time", "chat_id", "chat_name", "copies", "device",
+            "source_file", "source_line", "content", "message_id"]
+    m = case.messages
+    if m.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    posted = m[(m["id_numbers"] != "") & m["sender_wxid"].notna()]
+    wx = pd.Series({w: key_to_person.get(f"wx:{w}") for w in posted["sender_wxid"].unique()}, dtype=object)
+    df = posted.assign(poster=posted["sender_wxid"].map(wx))
+    df = df[df["poster"].notna()]
+    ids = df["id_numbers"].str.split(";")
+    df = df.assign(id_number=ids, n_ids=ids.str.len()).explode("id_number")
+    df = df.drop_duplicates(["poster", "id_number"], keep="first")
+    return df[cols].reset_index(drop=True)
+
+
+def _victim_leaves(case: Case, res: Resolution) -> set[str]:
+    """Victims known only from postings: no payment, no address-book entry points at them."""
+    p = res.persons
+    victims = set(p.loc[p["kind"] == "posted", "person_id"])
+    if not victims:
+        return victims
+    tr = res.transfers
+    if not tr.empty:
+        victims -= set(tr["payer"]) | set(tr["payee"])
+    k2p = res.key_to_person
+    for c in case.contacts.itertuples(index=False):
+        for key in [f"phone:{x}" for x in c.phones.split(";") if x] + [f"wx:{w}" for w in c.wechat_ids.split(";") if w]:
+            victims.discard(k2p.get(key, ""))
+    return victims
+
+
+def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str = "auto") -> CaseGraph:
     """Build the typed case graph.
 
     Parameters
@@ -86,6 +164,15 @@ def build_graph(case: Case, resolution: Resolution | None = None) -> CaseGraph:
     case : Case
     resolution : Resolution, optional
         Computed with :func:`crimegraph.resolve_entities` when not given.
+    detail : {"auto", "full", "compact"}, default "auto"
+        ``full``: one ``transfer`` edge per payment and every victim as a person
+        with its identity. ``compact`` (DESIGN.md §6, victims are leaves): one
+        ``transfer`` edge per (payer, payee) with ``payments``, ``amount`` (sum of
+        the completed ones) and ``first_time``/``last_time``; victims known only
+        from postings become a ``victims`` count on their posters. Roles, money,
+        communities and targets are the same either way: they read the payment
+        and leak tables (:attr:`CaseGraph.payments`, :attr:`CaseGraph.leaks`).
+        ``auto`` is compact past 50,000 payments or leaked identities.
 
     Returns
     -------
@@ -94,23 +181,39 @@ def build_graph(case: Case, resolution: Resolution | None = None) -> CaseGraph:
     Examples
     --------
     >>> import crimegraph
-    >>> cg = crimegraph.build_graph(crimegraph.read_case("data/samples/small/case"))
+    >>> case = crimegraph.read_case("data/samples/small/case")
+    >>> cg = crimegraph.build_graph(case)
     >>> {d["type"] for _, d in cg.graph.nodes(data=True)} <= set(crimegraph.graph.NODE_TYPES)
     True
+    >>> small = crimegraph.build_graph(case, detail="compact")
+    >>> cg.detail, small.detail, small.graph.number_of_nodes() < cg.graph.number_of_nodes()
+    ('full', 'compact', True)
     """
+    if detail not in DETAILS:
+        raise ValueError(f"detail={detail!r}; use one of {', '.join(DETAILS)}")
     res = resolution if resolution is not None else resolve_entities(case)
+    if detail == "auto":
+        n_ids = int((res.persons["kind"] == "posted").sum())
+        detail = "compact" if max(len(res.transfers), n_ids) > COMPACT_ABOVE else "full"
+    collapsed = _victim_leaves(case, res) if detail == "compact" else set()
     G = nx.MultiDiGraph(title=case.title)
+    cg = CaseGraph(G, case, res, detail, frozenset(collapsed))
     k2p = res.key_to_person
     merge_src: dict[str, list[str]] = defaultdict(list)
     for m in res.merges.itertuples(index=False):
-        merge_src[m.a].append(f"{m.source} ({m.reason})")
-        merge_src[m.b].append(f"{m.source} ({m.reason})")
+        if m.person_id not in collapsed:
+            merge_src[m.a].append(f"{m.source} ({m.reason})")
+            merge_src[m.b].append(f"{m.source} ({m.reason})")
+    leaks = cg.leaks
+    victims_of = leaks.groupby("poster", sort=False)["id_number"].nunique().to_dict() if len(leaks) else {}
 
     for p in res.persons.itertuples(index=False):
+        if p.person_id in collapsed:
+            continue
         node = f"person:{p.person_id}"
         G.add_node(node, type="person", person_id=p.person_id, label=_label(p), kind=p.kind,
                    names=p.names, nicknames=p.nicknames, aliases=p.aliases, devices=p.devices,
-                   source=p.devices)
+                   victims=int(victims_of.get(p.person_id, 0)), source=p.devices)
         for key in p.keys.split(";"):
             typ, _, val = key.partition(":")
             ntype = _KEY_TYPES.get(typ)
@@ -132,6 +235,8 @@ def build_graph(case: Case, resolution: Resolution | None = None) -> CaseGraph:
                            label=str(name.iloc[0]) if len(name) else chat_id,
                            source=";".join(sorted(set(grp["source_file"]))[:5]))
         senders = msgs.dropna(subset=["sender_wxid"])
+        posted_ids = leaks.groupby(["chat_id", "poster"], sort=False)["id_number"].nunique().to_dict() \
+            if len(leaks) else {}
         for (chat_id, wx), grp in senders.groupby(["chat_id", "sender_wxid"], sort=True):
             pid = k2p.get(f"wx:{wx}")
             if pid is None:
@@ -140,23 +245,20 @@ def build_graph(case: Case, resolution: Resolution | None = None) -> CaseGraph:
             if bool(grp["is_group"].iloc[0]):
                 G.add_edge(f"person:{pid}", f"chat_group:{chat_id}", key="member_of", type="member_of",
                            messages=len(grp), source=src)
-                ids = sorted(set(";".join(grp["id_numbers"]).split(";")) - {""})
+                ids = _ids_in(grp["id_numbers"]) if (chat_id, pid) in posted_ids else 0
                 if ids:
                     G.add_edge(f"person:{pid}", f"chat_group:{chat_id}", key="posted", type="posted",
-                               identities=len(ids), otp_codes=int((grp["otp_codes"] != "").sum()),
+                               identities=ids, otp_codes=int((grp["otp_codes"] != "").sum()),
                                source=src)
-        posted = senders[senders["id_numbers"] != ""]
-        for r in posted.itertuples(index=False):
-            pid = k2p.get(f"wx:{r.sender_wxid}")
-            if pid is None:
+        for r in leaks.itertuples(index=False):
+            owner = k2p.get(f"idn:{r.id_number}")
+            if owner in collapsed:
                 continue
-            for idn in r.id_numbers.split(";"):
-                u, v = f"person:{pid}", f"identity:{idn}"
-                if not G.has_node(v):
-                    G.add_node(v, type="identity", label=idn, source="")
-                if not G.has_edge(u, v, key="leaked_identity"):
-                    G.add_edge(u, v, key="leaked_identity", type="leaked_identity", time=r.time,
-                               chat_id=r.chat_id, device=r.device, source=f"{r.source_file}:{r.source_line}")
+            u, v = f"person:{r.poster}", f"identity:{r.id_number}"
+            if not G.has_node(v):
+                G.add_node(v, type="identity", label=r.id_number, source="")
+            G.add_edge(u, v, key="leaked_identity", type="leaked_identity", time=r.time,
+                       chat_id=r.chat_id, device=r.device, source=f"{r.source_file}:{r.source_line}")
         direct = senders[~senders["is_group"].astype(bool)]
         for chat_id, grp in direct.groupby("chat_id", sort=True):
             pids = sorted({k2p[f"wx:{w}"] for w in grp["sender_wxid"] if f"wx:{w}" in k2p})
@@ -176,13 +278,42 @@ def build_graph(case: Case, resolution: Resolution | None = None) -> CaseGraph:
                 G.add_edge(f"person:{owner}", f"person:{other}", key="contact", type="contact", remark=c.name,
                            device=c.device, source=f"{c.source_file}:{c.source_line}")
     # payments
-    for t in res.transfers.itertuples(index=False):
-        u, v = _party(G, t.payer), _party(G, t.payee)
-        G.add_edge(u, v, key=f"transfer:{t.transfer_id}", type="transfer", transfer_id=t.transfer_id,
-                   channel=t.channel, amount=t.amount, weight=float(t.amount), time=t.time,
-                   completed=bool(t.completed), link=t.link, kind=t.kind or "", source=t.sources)
+    if detail == "full":
+        for t in res.transfers.itertuples(index=False):
+            u, v = _party(G, t.payer), _party(G, t.payee)
+            G.add_edge(u, v, key=f"transfer:{t.transfer_id}", type="transfer", transfer_id=t.transfer_id,
+                       channel=t.channel, amount=t.amount, weight=float(t.amount), time=t.time,
+                       completed=bool(t.completed), link=t.link, kind=t.kind or "", source=t.sources)
+    else:
+        _add_payment_summaries(G, res.transfers)
     _fill_node_provenance(G)
-    return CaseGraph(G, case, res)
+    return cg
+
+
+def _ids_in(col: pd.Series) -> int:
+    return len(set(";".join(col).split(";")) - {""})
+
+
+def _add_payment_summaries(G: nx.MultiDiGraph, transfers: pd.DataFrame) -> None:
+    """One ``transfer`` edge per (payer, payee): counts, completed sum, first/last time."""
+    if transfers.empty:
+        return
+    t = transfers.assign(done=transfers["completed"].astype(bool))
+    t = t.assign(paid=t["amount"].where(t["done"], Decimal("0")))
+    g = t.groupby(["payer", "payee"], sort=True)
+    summary = g.agg(payments=("transfer_id", "size"), completed_payments=("done", "sum"),
+                    first_time=("time", "min"), last_time=("time", "max"),
+                    channels=("channel", lambda s: ";".join(sorted(set(s)))),
+                    links=("link", lambda s: ";".join(sorted(set(s)))),
+                    source=("sources", lambda s: ";".join(list(s)[:3])))
+    paid = g["paid"].apply(lambda s: sum(s, Decimal("0")))
+    for (payer, payee), r in zip(summary.index, summary.itertuples(index=False), strict=True):
+        u, v = _party(G, payer), _party(G, payee)
+        amount = paid[(payer, payee)]
+        G.add_edge(u, v, key="transfer", type="transfer", payments=int(r.payments),
+                   completed_payments=int(r.completed_payments), completed=bool(r.completed_payments),
+                   amount=amount, weight=float(amount), first_time=r.first_time, last_time=r.last_time,
+                   channel=r.channels, link=r.links, source=r.source)
 
 
 def _fill_node_provenance(G: nx.MultiDiGraph) -> None:
@@ -264,13 +395,14 @@ def suspect_projection(cg: CaseGraph, *, money_weight: float = 1.0, group_weight
         t = d["type"]
         if t == "member_of" and u in H:
             members[v].append(u)
-        elif t in ("contact", "direct_chat", "transfer") and u in H and v in H and u != v:
+        elif t in ("contact", "direct_chat") and u in H and v in H and u != v:
             a, b = (u, v) if u < v else (v, u)
-            if t == "transfer":
-                if d.get("completed"):
-                    money[(a, b)] += d["weight"]
-            else:
-                w[(a, b)] += contact_weight if t == "contact" else chat_weight
+            w[(a, b)] += contact_weight if t == "contact" else chat_weight
+    pay = cg.payments   # completed payments, whichever graph detail
+    for payer, payee, yuan in zip(pay["payer"], pay["payee"], pay["yuan"], strict=True):
+        u, v = f"person:{payer}", f"person:{payee}"
+        if u != v and u in H and v in H:
+            money[(u, v) if u < v else (v, u)] += yuan
     for _g, ms in sorted(members.items()):
         ms = sorted(set(ms))
         for i, a in enumerate(ms):

@@ -24,10 +24,12 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
-from .graph import CaseGraph
+from .graph import CaseGraph, _label
+from .io._common import map_unique
 
 __all__ = ["ROLES", "RoleResult", "infer_roles", "money_flows"]
 
@@ -87,8 +89,9 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
     [14, 3, 2]
     """
     G = cg.graph
-    persons = sorted(n for n, d in G.nodes(data=True) if d["type"] == "person")
-    label = {n: G.nodes[n]["label"] for n in persons}
+    in_graph = sorted(n for n, d in G.nodes(data=True) if d["type"] == "person")
+    persons = sorted(in_graph + [f"person:{p}" for p in cg.collapsed])
+    label = {n: G.nodes[n]["label"] for n in in_graph}
     ids_posted: Counter[str] = Counter()
     otps: Counter[str] = Counter()
     posted_in: dict[str, Counter[str]] = defaultdict(Counter)
@@ -97,11 +100,11 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
     small_in: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     big_in: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     big_out: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
-    degree: Counter[str] = Counter()
+    degree: Counter[str] = _payment_degree(cg)
     chats: dict[str, set[str]] = defaultdict(set)
     for u, v, d in G.edges(data=True):
         t = d["type"]
-        if t in ("contact", "direct_chat", "transfer", "member_of"):
+        if t in ("contact", "direct_chat", "member_of"):
             degree[u] += 1
             degree[v] += 1
         if t == "posted":
@@ -114,13 +117,15 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
         elif t == "direct_chat":
             chats[u].add(v)
             chats[v].add(u)
-        elif t == "transfer" and d.get("completed") and u.startswith("person:") and v.startswith("person:"):
-            amt = d["amount"]
-            if amt <= Decimal(str(commission_max)) and "红包" not in (d.get("kind") or ""):
-                small_in[v][u].append(amt)   # red packets are social, not commissions
-            if amt >= Decimal(str(sale_min)):
-                big_in[v][u].append(amt)
-                big_out[u][v].append(amt)
+    cmax, smin = Decimal(str(commission_max)), Decimal(str(sale_min))
+    pay = cg.payments
+    for payer, payee, amt, kind in zip(pay["payer"], pay["payee"], pay["amount"], pay["kind"], strict=True):
+        u, v = f"person:{payer}", f"person:{payee}"
+        if amt <= cmax and "红包" not in kind:
+            small_in[v][u].append(amt)   # red packets are social, not commissions
+        if amt >= smin:
+            big_in[v][u].append(amt)
+            big_out[u][v].append(amt)
     id_groups = {g for p in posted_in for g in posted_in[p]}
     glabel = {g: G.nodes[g].get("label", g) for g in id_groups}
 
@@ -130,7 +135,7 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
     crew: dict[str, str] = {}
 
     # 1. pushers: post identities, paid small amounts by a co-member
-    for p in persons:
+    for p in in_graph:
         if ids_posted[p] == 0:
             continue
         where = ", ".join(f"{glabel[g]}" for g, _ in posted_in[p].most_common(3))
@@ -147,12 +152,16 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
         role[p], conf[p] = "pusher", round(min(score, 0.99), 2)
 
     pushers = {p for p, r in role.items() if r == "pusher"}
+    paid_by: dict[str, set[str]] = defaultdict(set)   # payer -> pushers it paid small amounts
+    for q in pushers:
+        for payer in small_in.get(q, {}):
+            paid_by[payer].add(q)
     # 2. merchants: receive identities in their groups, pay the posters, sell accounts
-    for p in persons:
+    for p in in_graph:
         if p in role:
             continue
-        groups = [g for g in groups_of[p] if g in id_groups]
-        paid = {q for q in pushers if p in small_in[q]}
+        groups = [g for g in groups_of.get(p, ()) if g in id_groups]
+        paid = paid_by.get(p, set())
         n_posts = sum(sum(posted_in[q][g] for q in pushers) for g in groups)
         if not groups and len(paid) < 2:
             continue
@@ -174,10 +183,10 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
 
     merchants = {p for p, r in role.items() if r == "merchant"}
     # 3. resale: buy accounts from merchants
-    for p in persons:
+    for p in in_graph:
         if p in role:
             continue
-        bought = {q: a for q, a in big_out[p].items() if q in merchants}
+        bought = {q: a for q, a in big_out.get(p, {}).items() if q in merchants}
         if not bought:
             continue
         total = sum(sum(a) for a in bought.values())
@@ -195,14 +204,14 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
         role[p], conf[p] = "resale", round(min(0.6 + 0.1 * n + 0.1 * len(bought) + 0.1 * len(talked), 0.95), 2)
 
     # 4. victims, other, unknown
+    posters_of = _posters_of_victims(cg)
     for p in persons:
         if p in role:
             continue
-        if G.nodes[p].get("kind") == "posted":
-            posters = sorted({u for u, _, d in G.in_edges(_identities(G, p), data=True)
-                              if d["type"] == "leaked_identity"})
+        if p[7:] in cg.collapsed or G.nodes[p].get("kind") == "posted":
             role[p], conf[p] = "victim", 0.95
-            evidence[p].append("identity posted by " + ", ".join(f"{label[u]} ({u[7:]})" for u in posters))
+            evidence[p].append("identity posted by " + ", ".join(f"{label[u]} ({u[7:]})"
+                                                                   for u in posters_of.get(p[7:], ())))
         elif degree[p] >= 2 or G.nodes[p].get("kind") == "device_owner":
             role[p], conf[p] = "other", 0.6
             evidence[p].append(f"{degree[p]} contacts/payments/chats, no part in the chain")
@@ -223,14 +232,68 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
             if ms:
                 crew[p] = ms[0]
                 break
+    if cg.collapsed:
+        label.update(_victim_labels(cg))
     rows = [{"person_id": p[7:], "label": label[p], "role": role[p], "confidence": conf[p],
              "crew": crew[p][7:] if p in crew else "", "ids_posted": ids_posted[p], "otp_codes": otps[p],
              "evidence": "; ".join(evidence[p])} for p in persons]
     return RoleResult(pd.DataFrame(rows), {"commission_max": commission_max, "sale_min": sale_min})
 
 
-def _identities(G, person: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [v for _, v, d in G.out_edges(person, data=True) if d["type"] == "owns" and v.startswith("identity:")]
+def decimal_sums(frame: pd.DataFrame, by: list[str], column: str = "amount") -> dict[Any, Decimal]:
+    """Exact ``Decimal`` sums of ``column`` per group of ``by`` (vectorised in whole cents,
+    Python sums only when an amount has finer precision)."""
+    if frame.empty:
+        return {}
+    cents = pd.Series(map_unique(frame[column], _cents), index=frame.index, dtype=object)
+    if cents.isna().any():
+        g = frame.groupby(by, sort=False)[column]
+        return g.agg(lambda s: sum(s, Decimal("0"))).to_dict()
+    sums = cents.astype("int64").groupby([frame[c] for c in by], sort=False).sum()
+    return {k: Decimal(int(v)).scaleb(-2) for k, v in sums.items()}
+
+
+def _cents(a: Any) -> int | None:
+    if a is None:
+        return None
+    c = Decimal(a) * 100
+    return int(c) if c == c.to_integral_value() else None
+
+
+def _payment_degree(cg: CaseGraph) -> Counter[str]:
+    """Payments (any status, any counterparty) each person node took part in."""
+    tr = cg.resolution.transfers
+    out: Counter[str] = Counter()
+    if tr.empty:
+        return out
+    for col in ("payer", "payee"):
+        refs = tr[col]
+        counts = refs[~refs.str.contains(":", regex=False)].value_counts()
+        for ref, n in counts.items():
+            out[f"person:{ref}"] += int(n)
+    return out
+
+
+def _posters_of_victims(cg: CaseGraph) -> dict[str, list[str]]:
+    """Victim person id -> sorted poster nodes of its ID numbers."""
+    p = cg.persons
+    v = p.loc[p["kind"] == "posted", ["person_id", "id_numbers"]]
+    leaks = cg.leaks
+    if v.empty or leaks.empty:
+        return {}
+    v = v.assign(id_number=v["id_numbers"].str.split(";")).explode("id_number")
+    j = v.merge(leaks[["id_number", "poster"]], on="id_number").drop_duplicates(["person_id", "poster"])
+    j = j.sort_values(["person_id", "poster"], kind="stable")
+    out: dict[str, list[str]] = defaultdict(list)
+    for pid, poster in zip(j["person_id"], j["poster"], strict=True):
+        out[pid].append(f"person:{poster}")
+    return out
+
+
+def _victim_labels(cg: CaseGraph) -> dict[str, str]:
+    """Labels of the victims left out of a compact graph (as the graph would label them)."""
+    p = cg.persons
+    return {f"person:{r.person_id}": _label(r) for r in p[p["person_id"].isin(cg.collapsed)].itertuples(index=False)}
 
 
 def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -246,22 +309,19 @@ def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.Data
     per_crew : DataFrame
         ``crew, merchant, pushers, victims, commissions_paid, sales_received``.
     """
-    G = cg.graph
-    inc: dict[str, Decimal] = defaultdict(Decimal)
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    n_in: Counter[str] = Counter()
-    n_out: Counter[str] = Counter()
-    pair: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for u, v, d in G.edges(data=True):
-        if d["type"] != "transfer" or not d.get("completed"):
-            continue
-        if u.startswith("person:"):
-            out[u[7:]] += d["amount"]
-            n_out[u[7:]] += 1
-        if v.startswith("person:"):
-            inc[v[7:]] += d["amount"]
-            n_in[v[7:]] += 1
-        pair[(u[7:], v[7:])] += d["amount"]
+    tr = cg.resolution.transfers
+    inc: dict[str, Decimal] = {}
+    out: dict[str, Decimal] = {}
+    n_in: dict[str, int] = {}
+    n_out: dict[str, int] = {}
+    pair: dict[tuple[str, str], Decimal] = {}
+    if not tr.empty:
+        done = tr[tr["completed"].astype(bool)]
+        for col, total, count in (("payer", out, n_out), ("payee", inc, n_in)):
+            mine = done[~done[col].str.contains(":", regex=False)]
+            total.update(decimal_sums(mine, [col]))
+            count.update(mine.groupby(col, sort=False).size().to_dict())
+        pair = decimal_sums(done, ["payer", "payee"])
     t = roles.table
     per_person = pd.DataFrame({
         "person_id": t["person_id"],

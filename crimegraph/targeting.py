@@ -37,6 +37,7 @@ import pandas as pd
 
 from .analysis import Analysis
 from .disruption import score_nodes
+from .roles import decimal_sums
 
 __all__ = ["ChainModel", "Ranking", "chain_model", "rank_targets", "compare_strategies",
            "TARGET_COLUMNS"]
@@ -116,15 +117,11 @@ def chain_model(analysis: Analysis, *, pusher_takeover: float = 1.0, merchant_re
             crews[r.crew].append(r.person_id)
     commissions: dict[str, float] = defaultdict(float)
     sales: dict[tuple[str, str], float] = defaultdict(float)
-    G = analysis.graph.graph
-    for u, v, d in G.edges(data=True):
-        if d["type"] != "transfer" or not d.get("completed"):
-            continue
-        a, b = u[7:], v[7:]
+    for (a, b), amount in decimal_sums(analysis.graph.payments, ["payer", "payee"]).items():
         if roles.get(a) == "merchant" and roles.get(b) == "pusher":
-            commissions[b] += float(d["amount"])
+            commissions[b] += float(amount)
         elif roles.get(a) == "resale" and roles.get(b) == "merchant":
-            sales[(a, b)] += float(d["amount"])
+            sales[(a, b)] += float(amount)
     P = analysis.projection
     reach: dict[str, set[str]] = defaultdict(set)
     merchants = sorted(crews)
@@ -274,12 +271,11 @@ def compare_strategies(analysis: Analysis, ks: Iterable[int] = (1, 3, 5, 10), *,
 def _min_cut_order(analysis: Analysis, model: ChainModel) -> list[str]:
     """Minimum vertex cut separating leaked identities from monetisation nodes (networkx),
     cut nodes ordered by the harm each removes alone."""
-    G = analysis.graph.graph
     F = nx.DiGraph()
-    for u, v, d in G.edges(data=True):
-        if d["type"] == "leaked_identity":
-            F.add_edge("SRC", v)
-            F.add_edge(v, u)
+    leaks = analysis.graph.leaks
+    for idn, poster in sorted(set(zip(leaks["id_number"], leaks["poster"], strict=True))):
+        F.add_edge("SRC", f"identity:{idn}")
+        F.add_edge(f"identity:{idn}", f"person:{poster}")
     pushers = {p for ps in model.crews.values() for p in ps}
     for m, ps in model.crews.items():
         for p in ps:

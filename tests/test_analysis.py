@@ -39,6 +39,39 @@ def test_graph_types_and_provenance(analysis):
     assert all(isinstance(d["amount"], Decimal) for *_, d in G.edges(data=True) if d["type"] == "transfer")
 
 
+def test_compact_graph_gives_the_same_results(analysis):
+    """DESIGN.md §6: victims are leaves. The compact graph (payments summed per pair,
+    victims known only from postings left as counts) must not change any result."""
+    import pandas as pd
+
+    from crimegraph.viz.html import map_data
+
+    compact = cg.analyse(analysis.case, seed=0, detail="compact")
+    assert (analysis.graph.detail, compact.graph.detail) == ("full", "compact")
+    G, H = analysis.graph.graph, compact.graph.graph
+    assert H.number_of_nodes() < G.number_of_nodes() / 2
+    assert len(compact.graph.collapsed) == (analysis.roles.table["role"] == "victim").sum() > 50
+    k2p = compact.graph.resolution.key_to_person
+    assert not any(k2p.get(f"idn:{n[9:]}") in compact.graph.collapsed
+                   for n, d in H.nodes(data=True) if d["type"] == "identity")
+    posted = analysis.roles.table.set_index("person_id")["ids_posted"]
+    assert all(d["victims"] == posted[d["person_id"]] for _, d in H.nodes(data=True) if d["type"] == "person")
+    # one summary edge per (payer, payee), same completed money
+    full_money = sum(d["amount"] for *_, d in G.edges(data=True) if d["type"] == "transfer" and d["completed"])
+    summed = sum(d["amount"] for *_, d in H.edges(data=True) if d["type"] == "transfer")
+    assert full_money == summed
+    assert sum(d["payments"] for *_, d in H.edges(data=True) if d["type"] == "transfer") == \
+        sum(1 for *_, d in G.edges(data=True) if d["type"] == "transfer")
+    for a, b in ((analysis.people(), compact.people()), (analysis.victims(), compact.victims()),
+                 (analysis.roles.table, compact.roles.table), (analysis.money_per_crew, compact.money_per_crew),
+                 (cg.rank_targets(analysis).table, cg.rank_targets(compact).table)):
+        pd.testing.assert_frame_equal(a, b)
+    assert sorted(analysis.projection.edges(data=True)) == sorted(compact.projection.edges(data=True))
+    assert map_data(analysis) == map_data(compact)
+    with pytest.raises(ValueError, match="detail="):
+        cg.build_graph(analysis.case, detail="tiny")
+
+
 def test_frames_roundtrip(analysis):
     G = analysis.graph.graph
     nodes, edges = to_frames(G)

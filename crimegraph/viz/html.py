@@ -115,10 +115,10 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
     # who is drawn: chain members, plus others tied to them (family, contacts), unless focused
     P = analysis.projection
     keep = set(chain)
-    for p in roles.index:
+    skip = ("victim", "unknown" if not show_unknown else "")
+    for p, role in roles["role"].items():
         node = f"person:{p}"
-        if p not in keep and roles.at[p, "role"] not in ("victim", "unknown" if not show_unknown else "") \
-                and node in P and any(n[7:] in chain for n in P.neighbors(node)):
+        if p not in keep and role not in skip and node in P and any(n[7:] in chain for n in P.neighbors(node)):
             keep.add(p)
     note = ""
     if community is not None:
@@ -135,10 +135,19 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
         if roles.at[p, "role"] == "pusher":
             crews[roles.at[p, "crew"] or "none"].append(p)
     victims_of: dict[str, list[str]] = defaultdict(list)
-    for u, v, d in G.edges(data=True):
-        if d["type"] == "leaked_identity" and u[7:] in keep:
-            victims_of[u[7:]].append(v[9:])
+    leaks = analysis.graph.leaks
+    for poster, idn in zip(leaks["poster"], leaks["id_number"], strict=True):
+        if poster in keep:
+            victims_of[poster].append(idn)
     aggregate = len(keep) + len(victims_of) > max_nodes
+    persons_by_id = analysis.graph.persons.set_index("person_id")["phones"]
+    k2p = analysis.graph.resolution.key_to_person
+
+    def victim_phone(idn: str) -> str:
+        """The first phone of the person holding this ID number (posted beside it)."""
+        phones = persons_by_id.get(k2p.get(f"idn:{idn}", ""), "")
+        return phones.split(";")[0] if phones else ""
+
     if aggregate:
         note = (note + "; " if note else "") + f"more than {max_nodes} nodes: pushers aggregated per crew"
 
@@ -206,8 +215,7 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
         ids = sorted(set(ids))
         shown = []
         for idn in ids[:30]:
-            phone = next((v[6:] for _, v, d in G.out_edges(f"person:{analysis.graph.resolution.key_to_person.get(f'idn:{idn}', '')}", data=True)
-                          if d["type"] == "owns" and v.startswith("phone:")), "")
+            phone = victim_phone(idn)
             if mask:
                 shown.append(f"{mask_id_number(idn)} {mask_phone(phone) if phone else ''}".strip())
             else:
@@ -222,16 +230,18 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
     # person-person edges: money, chats, contacts, shared groups
     pair: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"n": 0, "yuan": 0.0, "types": set()})
     for u, v, d in G.edges(data=True):
-        if not (u.startswith("person:") and v.startswith("person:")):
+        if not (u.startswith("person:") and v.startswith("person:")) or d["type"] == "transfer":
             continue
         a, b = u[7:], v[7:]
-        if a not in drawn or b not in drawn or a == b:
-            continue
-        e = pair[(a, b)]
-        e["types"].add(d["type"])
-        if d["type"] == "transfer" and d.get("completed"):
+        if a in drawn and b in drawn and a != b:
+            pair[(a, b)]["types"].add(d["type"])
+    pay = analysis.graph.payments   # completed payments, whichever graph detail
+    for a, b, yuan in zip(pay["payer"], pay["payee"], pay["yuan"], strict=True):
+        if a in drawn and b in drawn and a != b:
+            e = pair[(a, b)]
+            e["types"].add("transfer")
             e["n"] += 1
-            e["yuan"] += float(d["amount"])
+            e["yuan"] += yuan
     for (a, b), e in sorted(pair.items()):
         if "transfer" in e["types"] and e["n"]:
             net.add_edge(f"person:{a}", f"person:{b}", width=round(1 + math.log10(1 + e["yuan"]), 2),
