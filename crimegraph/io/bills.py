@@ -29,10 +29,10 @@ from ._common import (
     Source,
     clean,
     csv_records,
+    decode_text,
     map_unique,
     object_frame,
     read_records,
-    decode_text,
     read_source,
     xlsx_rows,
 )

@@ -30,7 +30,6 @@ from ..schema import (
     TRANSFER_COLUMNS,
 )
 from ._common import FileReport, Loaded, Source, empty_frame
-from ._tables import stable_id
 from .chats import message_ids
 from .registry import READERS, _NamedBytes, describe_unknown, sniff
 
