@@ -26,15 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-import crimegraph
-from crimegraph.community import detect_communities
-from crimegraph.export import write_gexf, write_graphml, write_neo4j
-from crimegraph.graph import build_graph, suspect_projection
-from crimegraph.resolve import resolve_entities
-from crimegraph.roles import infer_roles, money_flows
+from crimegraph.report import write_report
 from crimegraph.synth import SCALES, generate_case
-from crimegraph.targeting import rank_targets
-from crimegraph.viz import save_briefing, save_html
 
 
 def peak_mb() -> float:
@@ -108,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fraction", type=float, default=1.0,
                     help="scale the victims per pusher (same 1,000 phones); e.g. 0.1 for a quick profile")
     ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--progress", action="store_true", help="show the report's stage progress bars")
     args = ap.parse_args(argv)
     scale = SCALES[args.scale]
     if args.fraction != 1.0:
@@ -124,42 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(tempfile.mkdtemp(prefix="crimegraph-report-"))
     rows: list[dict[str, object]] = []
 
-    def stage(name: str, fn):  # type: ignore[no-untyped-def]
-        t0 = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t0
-        rows.append({"stage": name, "seconds": round(dt, 2), "peak_mb": round(peak_mb(), 0)})
-        print(f"  {name:<12} {dt:8.2f} s   peak {peak_mb():8.0f} MB", flush=True)
-        return out
+    def on_stage(name: str, seconds: float) -> None:
+        rows.append({"stage": name, "seconds": round(seconds, 2), "peak_mb": round(peak_mb(), 0)})
+        print(f"  {name:<12} {seconds:8.2f} s   peak {peak_mb():8.0f} MB", flush=True)
 
     print(f"report stages on {case_dir}")
     t_all = time.perf_counter()
-    case = stage("read", lambda: crimegraph.read_case(case_dir))
-    res = stage("resolve", lambda: resolve_entities(case))
-    cg = stage("build", lambda: build_graph(case, res))
-    proj = stage("projection", lambda: suspect_projection(cg))
-    part = stage("communities", lambda: detect_communities(proj, seed=0))
-    roles = stage("roles", lambda: infer_roles(cg))
-    per_person, per_crew = stage("money", lambda: money_flows(cg, roles))
-    analysis = crimegraph.Analysis(case, cg, proj, part, roles, per_person, per_crew)
-    ranking = stage("targets", lambda: rank_targets(analysis, k=10))
-    stage("map", lambda: save_html(analysis, report_dir / "map.html", targets=ranking))
-    stage("briefing", lambda: save_briefing(analysis, report_dir / "briefing.html", ranking))
-
-    def exports() -> None:
-        from crimegraph._fileio import write_csv
-
-        write_csv(analysis.people(), report_dir / "people.csv")
-        write_csv(ranking.table, report_dir / "targets.csv")
-        write_csv(analysis.victims(), report_dir / "victims.csv")
-        write_csv(case.transfers, report_dir / "transfers.csv")
-        write_csv(case.messages, report_dir / "messages.csv")
-        write_graphml(cg.graph, report_dir / "graph.graphml")
-        write_gexf(cg.graph, report_dir / "graph.gexf")
-        write_neo4j(cg.graph, report_dir / "neo4j")
-
-    stage("exports", exports)
+    result = write_report(case_dir, report_dir, seed=0, progress=args.progress or None, on_stage=on_stage)
     total = time.perf_counter() - t_all
+    analysis = result.analysis
+    case, cg, proj = analysis.case, analysis.graph, analysis.projection
     floor, floor_rows = bare_parse(case_dir)
     ready = map_ready_seconds(report_dir / "map.html")
     t = case.report.totals
@@ -172,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "bare_pandas_rows": floor_rows, "read_vs_floor": round(rows[0]["seconds"] / floor, 2) if floor else None,
         "analytics_seconds": round(sum(r["seconds"] for r in rows if r["stage"] in
                                        ("projection", "communities", "roles", "money", "targets")), 2),
+        "graph_detail": cg.detail,
         "map_ready_seconds": None if ready is None else round(ready, 2),
     }
     table = pd.DataFrame(rows)

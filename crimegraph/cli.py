@@ -73,34 +73,15 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .report import write_report
 
-    from ._fileio import write_csv
-    from .analysis import analyse
-    from .export import write_gexf, write_graphml, write_neo4j
-    from .io import read_case
-    from .targeting import rank_targets
-    from .viz import save_briefing, save_html
-
-    out = Path(args.out)
-    case = read_case(args.case, progress=False if args.quiet else None)
-    analysis = analyse(case, seed=args.seed)
-    targets = rank_targets(analysis, k=args.targets)
-    tables = {
-        "people.csv": analysis.people(), "targets.csv": targets.table, "victims.csv": analysis.victims(),
-        "transfers.csv": case.transfers, "messages.csv": case.messages,
-        "rejects.csv": case.report.rejects(), "load_report.csv": case.report.to_frame(),
-    }
-    for name, frame in tables.items():
-        write_csv(frame, out / name)
-    mask = not args.no_mask
-    save_html(analysis, out / "map.html", targets=targets, mask=mask, seed=args.seed,
-              community=args.community, focus=args.focus, max_nodes=args.max_nodes)
-    save_briefing(analysis, out / "briefing.html", targets, mask=mask)
-    write_graphml(analysis.graph.graph, out / "graph.graphml")
-    write_gexf(analysis.graph.graph, out / "graph.gexf")
-    write_neo4j(analysis.graph.graph, out / "neo4j")
-    outputs = ["map.html", "briefing.html", *tables, "graph.graphml", "graph.gexf", "neo4j/"]
+    out = args.out
+    result = write_report(args.case, out, seed=args.seed, targets=args.targets, mask=not args.no_mask,
+                          community=args.community, focus=args.focus, max_nodes=args.max_nodes,
+                          detail=args.detail, progress=False if args.quiet else None)
+    analysis, targets = result.analysis, result.ranking
+    case = analysis.case
+    outputs = sorted(p.name + ("/" if p.is_dir() else "") for p in result.outputs)
     if not args.quiet:
         s = analysis.summary()
         t = case.report.totals
@@ -164,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--focus", metavar="PERSON_ID", help="draw only this person's neighbourhood on the map")
     p.add_argument("--max-nodes", type=int, default=1500,
                    help="above this many map nodes, pushers are aggregated per crew (default 1500)")
+    p.add_argument("--detail", choices=["auto", "full", "compact"], default="auto",
+                   help="graph detail: full = every payment an edge and every victim a node; compact = "
+                        "payments summed per pair, victims as counts on their posters (same results); "
+                        "auto (default) = compact past 50,000 payments or leaked identities")
     p.add_argument("--quiet", action="store_true", help="print nothing on success; no progress bars")
     p.set_defaults(func=_cmd_report)
     return parser

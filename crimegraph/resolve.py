@@ -127,7 +127,8 @@ def _split(v: Any) -> list[str]:
     """Values of a ``;``-joined cell that can identify someone (no placeholders, no masks)."""
     if v is None or (isinstance(v, float) and v != v):
         return []
-    return [x for x in str(v).split(";") if x and x not in NOT_A_PERSON and "*" not in x and not is_masked(x)]
+    return [x for x in str(v).split(";")
+            if x and (x.isdigit() or (x not in NOT_A_PERSON and "*" not in x and not is_masked(x)))]
 
 
 def _alipay_keys(acct: str) -> list[str]:
@@ -245,17 +246,17 @@ def resolve_entities(case: Case) -> Resolution:
     # 5. leaked identities: the ID number with the single phone posted beside it ----------
     if not msgs.empty:
         posted = msgs[msgs["id_numbers"] != ""]
-        for r in posted.itertuples(index=False):
-            ids = _split(r.id_numbers)
-            phones = _split(r.phones)
-            src = f"{r.source_file}:{r.source_line}"
+        for id_numbers, phone_list, file, line in zip(posted["id_numbers"], posted["phones"],
+                                                      posted["source_file"], posted["source_line"], strict=True):
+            ids = _split(id_numbers)
+            phones = _split(phone_list)
+            src = f"{file}:{line}"
             for i in ids:
                 note(f"idn:{i}", "id_numbers", i, "posted", src)
             if len(ids) == 1 and len(phones) == 1:
                 ph = f"phone:{phones[0]}"
                 note(ph, "phones", phones[0], "posted", src)
-                merge(f"idn:{ids[0]}", ph, "posted together (ID number and phone in one message)",
-                      f"{r.source_file}:{r.source_line}")
+                merge(f"idn:{ids[0]}", ph, "posted together (ID number and phone in one message)", src)
 
     # 6. a real name corroborated by a shared counterparty (until nothing changes) --------
     for _ in range(5):
@@ -347,30 +348,53 @@ def _merge_corroborated_names(case: Case, uf: _UnionFind, labels: dict[str, dict
 _KIND_ORDER = ("device_owner", "chat", "counterparty", "contact", "posted")
 
 
+_BUCKETS = {"wx": "wechat_ids", "phone": "phones", "card": "bank_cards", "idn": "id_numbers",
+            "alipay": "alipay_accounts", "device": "devices"}
+_PERSON_COLUMNS = ("names", "nicknames", "aliases", "phones", "wechat_ids", "alipay_accounts", "bank_cards",
+                   "id_numbers", "devices")
+
+
 def _persons_from_components(comps: dict[str, list[str]], labels: dict[str, dict[str, set[str]]],
                              kinds: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
-    rows = []
+    rank = {k: i for i, k in enumerate(_KIND_ORDER)}
+    posted = rank["posted"]
     key_to_person: dict[str, str] = {}
-    ordered = sorted(comps.values(), key=lambda ks: (min(_KIND_ORDER.index(kinds.get(k, "posted"))
-                                                         for k in ks), min(ks)))
+
+    def order(ks: list[str]) -> tuple[int, str]:
+        return min(rank.get(kinds.get(k, "posted"), posted) for k in ks), min(ks)
+
+    ordered = sorted(comps.values(), key=order)
+    columns: dict[str, list[str]] = {c: [] for c in ("person_id", "keys", "kind", *_PERSON_COLUMNS)}
     for i, keys in enumerate(ordered, start=1):
         pid = f"P{i:06d}"
         agg: dict[str, set[str]] = defaultdict(set)
+        best = posted
         for k in keys:
             key_to_person[k] = pid
             typ, _, val = k.partition(":")
-            bucket = {"wx": "wechat_ids", "phone": "phones", "card": "bank_cards", "idn": "id_numbers",
-                      "alipay": "alipay_accounts", "device": "devices"}.get(typ)
+            bucket = _BUCKETS.get(typ)
             if bucket:
                 agg[bucket].add(val)
             for what, vals in labels.get(k, {}).items():
                 agg[what] |= vals
-        kind = min((kinds.get(k, "posted") for k in keys), key=_KIND_ORDER.index)
-        rows.append({"person_id": pid, "keys": ";".join(sorted(keys)), "kind": kind,
-                     **{c: ";".join(sorted(agg.get(c, ()))) for c in
-                        ("names", "nicknames", "aliases", "phones", "wechat_ids", "alipay_accounts",
-                         "bank_cards", "id_numbers", "devices")}})
-    return pd.DataFrame(rows), key_to_person
+            best = min(best, rank.get(kinds.get(k, "posted"), posted))
+        columns["person_id"].append(pid)
+        columns["keys"].append(";".join(sorted(keys)))
+        columns["kind"].append(_KIND_ORDER[best])
+        for c in _PERSON_COLUMNS:
+            vals = agg.get(c)
+            columns[c].append(";".join(sorted(vals)) if vals else "")
+    return pd.DataFrame(columns), key_to_person
+
+
+def _joined_by_key(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``;``-join of ``values`` per key, for ``keys`` already sorted (one pass, no per-group pandas)."""
+    out_keys: list[Any] = []
+    out_vals: list[str] = []
+    for k, grp in itertools.groupby(zip(keys, values, strict=True), key=lambda kv: kv[0]):
+        out_keys.append(k)
+        out_vals.append(";".join(v for _, v in grp))
+    return pd.Series(out_vals, index=out_keys, dtype=object)
 
 
 def _owner_key(channel: str, owner_account: str | None, device: str | None) -> str | None:
@@ -391,9 +415,10 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
         return pd.DataFrame(columns=cols), [], []
     # who shares a chat with whom (for nickname links), and whose bills were seized
     nick_to_persons: dict[str, set[str]] = defaultdict(set)
-    for p in persons.itertuples(index=False):
-        for n in _split(p.nicknames):
-            nick_to_persons[n].add(p.person_id)
+    for pid, nicknames in zip(persons["person_id"], persons["nicknames"], strict=True):
+        if nicknames:
+            for n in _split(nicknames):
+                nick_to_persons[n].add(pid)
     chat_members: dict[str, set[str]] = defaultdict(set)
     msgs = case.messages
     speakers = msgs[["chat_id", "sender_wxid"]].dropna().drop_duplicates()
@@ -417,8 +442,10 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
                 shares[other].add(owner)
     chat_names = set(case.messages["chat_name"].dropna())
     seized: dict[str, set[str]] = defaultdict(set)   # person -> channels with a seized bill
-    owner_keys = [_owner_key(ch, acct, dev) for ch, acct, dev in
-                  zip(tr["channel"], tr["owner_account"], tr["device"], strict=True)]
+    bank = (tr["channel"] == "bank").to_numpy()
+    owner_keys = [None if not d else f"device:{d}" for d in tr["device"].fillna("")]
+    for i in bank.nonzero()[0]:
+        owner_keys[i] = _owner_key("bank", tr["owner_account"].iat[i], None)
     tr = tr.assign(owner_pid=[key_to_person.get(k) if k else None for k in owner_keys])
     for pid, channel in tr[["owner_pid", "channel"]].dropna().drop_duplicates().itertuples(index=False):
         seized[pid].add(channel)
@@ -466,7 +493,7 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     paired = first_out.assign(payee=first_out["transfer_id"].map(first_in))
     paired = paired[paired["owner_pid"].notna() & paired["payee"].notna()]
     completed = tr.groupby("transfer_id", sort=True)["completed"].all()
-    sources = (tr["source_file"] + ":" + tr["source_line"].astype(str)).groupby(tr["transfer_id"], sort=True).agg(";".join)
+    sources = _joined_by_key(tr["transfer_id"], tr["source_file"] + ":" + tr["source_line"].astype(str))
     bulk = pd.DataFrame({
         "transfer_id": paired["transfer_id"].to_numpy(), "channel": paired["channel"].to_numpy(),
         "time": paired["time"].to_numpy(), "amount": paired["amount"].to_numpy(),

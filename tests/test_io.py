@@ -401,11 +401,19 @@ def test_sample_amounts_are_decimals_and_times_aware(sample):
     assert sample.messages["time"].iloc[0].utcoffset() == dt.timedelta(hours=8)
 
 
-def test_read_case_is_deterministic(sample):
-    again = read_case(SAMPLE / "case")
-    pd.testing.assert_frame_equal(again.transfers, sample.transfers)
-    pd.testing.assert_frame_equal(again.messages, sample.messages)
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_read_case_is_deterministic(sample, workers):
+    """Same tables and reports whatever the number of reading processes."""
+    again = read_case(SAMPLE / "case", workers=workers)
+    for table in ("transfers", "messages", "contacts", "memberships", "devices"):
+        pd.testing.assert_frame_equal(getattr(again, table), getattr(sample, table))
     pd.testing.assert_frame_equal(again.report.to_frame(), sample.report.to_frame())
+    pd.testing.assert_frame_equal(again.report.rejects(), sample.report.rejects())
+
+
+def test_read_case_workers_validated():
+    with pytest.raises(ValueError, match="workers"):
+        read_case(SAMPLE / "case", workers=0)
 
 
 # ------------------------------------------------------------------------ fuzz

@@ -1,0 +1,164 @@
+"""``crimegraph report`` as a library call: the whole job, stage by stage.
+
+:func:`write_report` reads a case folder and writes every output of DESIGN.md §4.
+Each stage (read, resolve, build, projection, communities, roles, money,
+targets, tables, map, briefing, exports) is shown on a progress bar and timed;
+the benchmark (``benchmarks/bench_report.py``) runs this same function.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from ._validation import check_positive_int
+
+__all__ = ["STAGES", "ReportResult", "write_report"]
+
+#: Stages of :func:`write_report`, in order.
+STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "money", "targets", "tables",
+          "map", "briefing", "exports")
+#: Tables written by :func:`write_report` (besides map.html, briefing.html, graph files).
+TABLES = ("people.csv", "targets.csv", "victims.csv", "transfers.csv", "messages.csv", "rejects.csv",
+          "load_report.csv")
+
+
+@dataclass
+class ReportResult:
+    """What :func:`write_report` produced.
+
+    Attributes
+    ----------
+    analysis : crimegraph.Analysis
+    ranking : crimegraph.targeting.Ranking
+    outputs : list of pathlib.Path
+        Every file and folder written.
+    seconds : dict
+        Wall-clock seconds per stage (:data:`STAGES`).
+    """
+
+    analysis: Any
+    ranking: Any
+    outputs: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: int = 0, targets: int = 10,
+                 mask: bool = True, community: int | None = None, focus: str | None = None,
+                 max_nodes: int = 1500, detail: str = "auto", progress: bool | None = None,
+                 on_stage: Callable[[str, float], None] | None = None) -> ReportResult:
+    """Read ``case`` and write map, briefing, tables and graph files to ``out``.
+
+    Parameters
+    ----------
+    case : str or path-like
+        Case folder (DESIGN.md §1).
+    out : str or path-like
+        Output folder (created if needed).
+    seed : int, default 0
+        Seed of community detection and of the map layout.
+    targets : int, default 10
+        How many arrest targets to rank.
+    mask : bool, default True
+        Mask victims' ID numbers and phones in the map and briefing.
+    community, focus, max_nodes
+        What the map draws (see :func:`crimegraph.viz.save_html`).
+    detail : {"auto", "full", "compact"}, default "auto"
+        Graph detail (see :func:`crimegraph.build_graph`).
+    progress : bool or None, default None
+        Progress bars for the stages and the files read: ``None`` = only on a terminal.
+    on_stage : callable, optional
+        Called as ``on_stage(name, seconds)`` after each stage (benchmarks).
+
+    Returns
+    -------
+    ReportResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from crimegraph.report import write_report
+    >>> r = write_report("data/samples/small/case", tempfile.mkdtemp(), progress=False)
+    >>> sorted(p.name for p in r.outputs)[:4], list(r.seconds)[:3]
+    (['briefing.html', 'graph.gexf', 'graph.graphml', 'load_report.csv'], ['read', 'resolve', 'build'])
+    """
+    from ._fileio import write_csv
+    from .analysis import Analysis
+    from .community import detect_communities
+    from .export import write_gexf, write_graphml, write_neo4j
+    from .graph import build_graph, suspect_projection
+    from .io import read_case
+    from .resolve import resolve_entities
+    from .roles import infer_roles, money_flows
+    from .targeting import rank_targets
+    from .viz import save_briefing, save_html
+
+    check_positive_int("targets", targets)
+    out_dir = Path(out)
+    result = ReportResult(None, None)
+    bar = _stage_bar(progress)
+    state: dict[str, Any] = {}
+
+    def stage(name: str, fn: Callable[[], Any]) -> Any:
+        if bar is not None:
+            bar.set_description_str(f"report: {name}")
+        t0 = time.perf_counter()
+        value = fn()
+        dt = time.perf_counter() - t0
+        result.seconds[name] = dt
+        if bar is not None:
+            bar.update(1)
+        if on_stage is not None:
+            on_stage(name, dt)
+        return value
+
+    try:
+        case_ = stage("read", lambda: read_case(case, progress=progress))
+        res = stage("resolve", lambda: resolve_entities(case_))
+        cg = stage("build", lambda: build_graph(case_, res, detail=detail))
+        proj = stage("projection", lambda: suspect_projection(cg))
+        part = stage("communities", lambda: detect_communities(proj, seed=seed))
+        roles = stage("roles", lambda: infer_roles(cg))
+        per_person, per_crew = stage("money", lambda: money_flows(cg, roles))
+        analysis = Analysis(case_, cg, proj, part, roles, per_person, per_crew)
+        ranking = stage("targets", lambda: rank_targets(analysis, k=targets))
+        result.analysis, result.ranking = analysis, ranking
+
+        def tables() -> list[Path]:
+            frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table,
+                      "victims.csv": analysis.victims, "transfers.csv": lambda: case_.transfers,
+                      "messages.csv": lambda: case_.messages, "rejects.csv": case_.report.rejects,
+                      "load_report.csv": case_.report.to_frame}
+            return [write_csv(make(), out_dir / name) for name, make in frames.items()]
+
+        result.outputs += stage("tables", tables)
+        result.outputs.append(stage("map", lambda: save_html(
+            analysis, out_dir / "map.html", targets=ranking, mask=mask, seed=seed, community=community,
+            focus=focus, max_nodes=max_nodes)))
+        result.outputs.append(stage("briefing", lambda: save_briefing(analysis, out_dir / "briefing.html",
+                                                                       ranking, mask=mask)))
+
+        def exports() -> list[Path]:
+            G = analysis.graph.graph
+            state["neo4j"] = write_neo4j(G, out_dir / "neo4j")
+            return [write_graphml(G, out_dir / "graph.graphml"), write_gexf(G, out_dir / "graph.gexf"),
+                    out_dir / "neo4j"]
+
+        result.outputs += stage("exports", exports)
+    finally:
+        if bar is not None:
+            bar.close()
+    return result
+
+
+def _stage_bar(progress: bool | None) -> Any:
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=len(STAGES), unit="stage", disable=None if progress is None else False,
+                bar_format="{desc:<22} {n_fmt}/{total_fmt} stages [{elapsed}]")
