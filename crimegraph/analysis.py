@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import networkx as nx
@@ -26,6 +26,7 @@ VICTIM_COLUMNS = ("id_number", "name", "phone", "leaked_by", "leaked_by_name", "
                   "chat_id", "chat_name", "copies", "device", "source_file", "source_line")
 _NAME_STOP = {"姓名", "身份证", "手机", "电话", "号码", "验证码", "地址"}
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,4}")
+_NAME_STOP_RE = re.compile("|".join(sorted(_NAME_STOP)))
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Analysis:
     roles: RoleResult
     money_per_person: pd.DataFrame
     money_per_crew: pd.DataFrame
+    _cache: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def people(self) -> pd.DataFrame:
         """``people.csv``: one row per resolved person (multi-values ``;``-joined)."""
@@ -82,6 +84,8 @@ class Analysis:
     def victims(self) -> pd.DataFrame:
         """``victims.csv``: each leaked ID number, who leaked it, when and where (for
         notification and account freezing)."""
+        if "victims" in self._cache:
+            return self._cache["victims"].copy()
         msgs = self.case.messages
         posted = msgs[(msgs["id_numbers"] != "") & msgs["sender_wxid"].notna()]
         if posted.empty:
@@ -89,26 +93,28 @@ class Analysis:
         posted = posted.sort_values(["time", "message_id"], kind="stable")
         ids = posted["id_numbers"].str.split(";")
         df = posted.assign(id_number=ids, n_ids=ids.str.len()).explode("id_number")
-        df = df.drop_duplicates("id_number", keep="first")
+        df = df.drop_duplicates("id_number", keep="first").reset_index(drop=True)
         k2p = self.graph.resolution.key_to_person
         wx = {w: k2p.get(f"wx:{w}", "") for w in df["sender_wxid"].unique()}
         t = self.roles.table
         label = dict(zip(t["person_id"], t["label"], strict=True))
         crew = dict(zip(t["person_id"], t["crew"], strict=True))
-        leaked_by = [wx[w] for w in df["sender_wxid"]]
+        leaked_by = [wx[w] for w in df["sender_wxid"].to_numpy()]
         one = (df["n_ids"] == 1).to_numpy()
         phones = df["phones"].to_numpy()
-        return pd.DataFrame({
+        out = pd.DataFrame({
             "id_number": df["id_number"].to_numpy(),
-            "name": [_guess_name(c) if o else "" for c, o in zip(df["content"], one, strict=True)],
+            "name": [_guess_name(c) if o else "" for c, o in zip(df["content"].to_numpy(), one, strict=True)],
             "phone": [ph if o and ph and ";" not in ph else "" for ph, o in zip(phones, one, strict=True)],
             "leaked_by": leaked_by, "leaked_by_name": [label.get(p, "") for p in leaked_by],
             "merchant": [label.get(crew.get(p, ""), "") for p in leaked_by],
-            "first_seen": df["time"].to_numpy(), "chat_id": df["chat_id"].to_numpy(),
+            "first_seen": df["time"], "chat_id": df["chat_id"].to_numpy(),
             "chat_name": df["chat_name"].fillna("").to_numpy(), "copies": df["copies"].to_numpy(),
             "device": df["device"].to_numpy(), "source_file": df["source_file"].to_numpy(),
             "source_line": df["source_line"].to_numpy(),
         }, columns=list(VICTIM_COLUMNS))
+        self._cache["victims"] = out
+        return out.copy()
 
     def summary(self) -> dict[str, object]:
         t = self.roles.table
@@ -128,7 +134,7 @@ class Analysis:
 
 def _guess_name(text: str) -> str:
     for m in _CJK_RUN.finditer(text):
-        if m.group(0) not in _NAME_STOP and not any(s in m.group(0) for s in _NAME_STOP):
+        if _NAME_STOP_RE.search(m.group(0)) is None:
             return m.group(0)
     return ""
 

@@ -162,3 +162,19 @@ def test_failed_export_leaves_no_file(tmp_path):
     with pytest.raises(ExportError):
         atomic_write_bytes(blocker / "sub" / "out.csv", b"data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_csv_times_written_as_pandas_would_but_formatted_in_c(tmp_path):
+    import pandas as pd
+
+    from crimegraph._fileio import _times_as_text, write_csv
+    from crimegraph.io._common import TZ
+
+    times = pd.Series(pd.to_datetime(["2025-11-03 09:10:27", None, "2026-01-31 23:59:59"]).tz_localize(TZ))
+    df = pd.DataFrame({"time": times, "n": [1, 2, 3], "text": ["a", "逗,号", None]})
+    assert _times_as_text(df).to_csv(index=False) == df.to_csv(index=False)
+    assert list(_times_as_text(df)["time"]) == ["2025-11-03 09:10:27+08:00", "", "2026-01-31 23:59:59+08:00"]
+    sub = df.assign(time=df["time"] + pd.Timedelta("250ms"))   # sub-second: left to pandas
+    assert _times_as_text(sub) is sub
+    text = write_csv(df, tmp_path / "t.csv").read_bytes().decode("utf-8-sig")
+    assert text == df.to_csv(index=False, lineterminator="\n")

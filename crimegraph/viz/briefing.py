@@ -104,6 +104,7 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
     from jinja2 import Environment, PackageLoader, select_autoescape
     from markupsafe import Markup
 
+    from ..roles import decimal_sums
     from ..targeting import rank_targets
 
     ranking = ranking if ranking is not None else rank_targets(analysis, k=top)
@@ -115,8 +116,8 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
     tr = analysis.graph.resolution.transfers
     done = tr[tr["completed"]]
     chain_ids = set(roles.loc[roles["role"].isin(["pusher", "merchant", "resale"]), "person_id"])
-    chain_money = sum((a for a, p, q in zip(done["amount"], done["payer"], done["payee"], strict=True)
-                       if p in chain_ids and q in chain_ids), Decimal("0"))
+    chain = done[done["payer"].isin(chain_ids) & done["payee"].isin(chain_ids)]
+    chain_money = sum(decimal_sums(chain.assign(all=0), ["all"]).values(), Decimal("0"))
     times = case.messages["time"]
     period = f"{times.min():%Y-%m-%d} – {times.max():%Y-%m-%d}" if len(times) else ""
     labels = dict(zip(roles["person_id"], roles["label"], strict=True))
