@@ -26,12 +26,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from crimegraph.io.case import _default_workers
 from crimegraph.report import write_report
 from crimegraph.synth import SCALES, generate_case
 
 
 def peak_mb() -> float:
+    """Peak resident memory of this process (the report runs here)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_peak_mb() -> float:
+    """Largest peak of a finished child process (read_case's reading workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def bare_parse(case_dir: Path) -> tuple[float, int]:
@@ -126,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     result = write_report(case_dir, report_dir, seed=0, progress=args.progress or None, on_stage=on_stage)
     total = time.perf_counter() - t_all
+    worker_peak = worker_peak_mb()   # before the floor and the browser start other children
+    workers = _default_workers(len([p for p in case_dir.rglob("*") if p.is_file()]))
     analysis = result.analysis
     case, cg, proj = analysis.case, analysis.graph, analysis.projection
     floor, floor_rows = bare_parse(case_dir)
@@ -136,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "messages": len(case.messages), "transfers": int(case.transfers["transfer_id"].nunique()),
         "graph_nodes": cg.graph.number_of_nodes(), "graph_edges": cg.graph.number_of_edges(),
         "projection_nodes": proj.number_of_nodes(), "projection_edges": proj.number_of_edges(),
-        "total_seconds": round(total, 1), "peak_mb": round(peak_mb()), "bare_pandas_seconds": round(floor, 1),
+        "total_seconds": round(total, 1), "peak_mb": round(peak_mb()),
+        "reading_worker_peak_mb": round(worker_peak), "reading_workers": workers,
+        "bare_pandas_seconds": round(floor, 1),
         "bare_pandas_rows": floor_rows, "read_vs_floor": round(rows[0]["seconds"] / floor, 2) if floor else None,
         "analytics_seconds": round(sum(r["seconds"] for r in rows if r["stage"] in
                                        ("projection", "communities", "roles", "money", "targets")), 2),

@@ -7,7 +7,6 @@ temporary file in the target folder, then replaces the target in one step.
 from __future__ import annotations
 
 import datetime as dt
-
 import os
 import tempfile
 from os import PathLike

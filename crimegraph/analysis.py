@@ -75,7 +75,7 @@ class Analysis:
 
     def _victims_count(self) -> dict[str, int]:
         t = self.roles.table
-        out = dict(zip(t["person_id"], t["ids_posted"].astype(int), strict=True))
+        out = dict(zip(t["person_id"].tolist(), t["ids_posted"].astype(int).tolist(), strict=True))
         crews = t[t["crew"] != ""].groupby("crew")["ids_posted"].sum()
         for m, n in crews.items():
             out[m] = int(n)
@@ -97,8 +97,8 @@ class Analysis:
         k2p = self.graph.resolution.key_to_person
         wx = {w: k2p.get(f"wx:{w}", "") for w in df["sender_wxid"].unique()}
         t = self.roles.table
-        label = dict(zip(t["person_id"], t["label"], strict=True))
-        crew = dict(zip(t["person_id"], t["crew"], strict=True))
+        label = dict(zip(t["person_id"].tolist(), t["label"].tolist(), strict=True))
+        crew = dict(zip(t["person_id"].tolist(), t["crew"].tolist(), strict=True))
         leaked_by = [wx[w] for w in df["sender_wxid"].to_numpy()]
         one = (df["n_ids"] == 1).to_numpy()
         phones = df["phones"].to_numpy()

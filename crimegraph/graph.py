@@ -150,8 +150,8 @@ def _victim_leaves(case: Case, res: Resolution) -> set[str]:
     if not tr.empty:
         victims -= set(tr["payer"]) | set(tr["payee"])
     k2p = res.key_to_person
-    for c in case.contacts.itertuples(index=False):
-        for key in [f"phone:{x}" for x in c.phones.split(";") if x] + [f"wx:{w}" for w in c.wechat_ids.split(";") if w]:
+    for phones, wechat_ids in zip(case.contacts["phones"].tolist(), case.contacts["wechat_ids"].tolist(), strict=True):
+        for key in [f"phone:{x}" for x in phones.split(";") if x] + [f"wx:{w}" for w in wechat_ids.split(";") if w]:
             victims.discard(k2p.get(key, ""))
     return victims
 
@@ -200,16 +200,15 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
     cg = CaseGraph(G, case, res, detail, frozenset(collapsed))
     k2p = res.key_to_person
     merge_src: dict[str, list[str]] = defaultdict(list)
-    for m in res.merges.itertuples(index=False):
-        if m.person_id not in collapsed:
-            merge_src[m.a].append(f"{m.source} ({m.reason})")
-            merge_src[m.b].append(f"{m.source} ({m.reason})")
+    merges = res.merges[~res.merges["person_id"].isin(collapsed)]
+    for a, b, source, reason in zip(*(merges[c].tolist() for c in ("a", "b", "source", "reason")), strict=True):
+        merge_src[a].append(f"{source} ({reason})")
+        merge_src[b].append(f"{source} ({reason})")
     leaks = cg.leaks
     victims_of = leaks.groupby("poster", sort=False)["id_number"].nunique().to_dict() if len(leaks) else {}
 
-    for p in res.persons.itertuples(index=False):
-        if p.person_id in collapsed:
-            continue
+    kept = res.persons[~res.persons["person_id"].isin(collapsed)]
+    for p in kept.itertuples(index=False):
         node = f"person:{p.person_id}"
         G.add_node(node, type="person", person_id=p.person_id, label=_label(p), kind=p.kind,
                    names=p.names, nicknames=p.nicknames, aliases=p.aliases, devices=p.devices,
@@ -298,22 +297,29 @@ def _add_payment_summaries(G: nx.MultiDiGraph, transfers: pd.DataFrame) -> None:
     """One ``transfer`` edge per (payer, payee): counts, completed sum, first/last time."""
     if transfers.empty:
         return
+    from .roles import decimal_sums
+
     t = transfers.assign(done=transfers["completed"].astype(bool))
-    t = t.assign(paid=t["amount"].where(t["done"], Decimal("0")))
-    g = t.groupby(["payer", "payee"], sort=True)
+    keys = ["payer", "payee"]
+    g = t.groupby(keys, sort=True)
     summary = g.agg(payments=("transfer_id", "size"), completed_payments=("done", "sum"),
-                    first_time=("time", "min"), last_time=("time", "max"),
-                    channels=("channel", lambda s: ";".join(sorted(set(s)))),
-                    links=("link", lambda s: ";".join(sorted(set(s)))),
-                    source=("sources", lambda s: ";".join(list(s)[:3])))
-    paid = g["paid"].apply(lambda s: sum(s, Decimal("0")))
+                    first_time=("time", "min"), last_time=("time", "max"))
+    paid = decimal_sums(t[t["done"]], keys)
+
+    def joined(col: str, first: int | None = None) -> dict[tuple[str, str], str]:
+        vals = t[[*keys, col]] if first else t[[*keys, col]].drop_duplicates().sort_values([*keys, col])
+        if first:
+            vals = vals.groupby(keys, sort=False).head(first)
+        return {k: ";".join(v) for k, v in vals.groupby(keys, sort=False)[col].agg(list).items()}
+
+    channels, links, sources = joined("channel"), joined("link"), joined("sources", first=3)
     for (payer, payee), r in zip(summary.index, summary.itertuples(index=False), strict=True):
         u, v = _party(G, payer), _party(G, payee)
-        amount = paid[(payer, payee)]
+        amount = paid.get((payer, payee), Decimal("0.00"))
         G.add_edge(u, v, key="transfer", type="transfer", payments=int(r.payments),
                    completed_payments=int(r.completed_payments), completed=bool(r.completed_payments),
                    amount=amount, weight=float(amount), first_time=r.first_time, last_time=r.last_time,
-                   channel=r.channels, link=r.links, source=r.source)
+                   channel=channels[(payer, payee)], link=links[(payer, payee)], source=sources[(payer, payee)])
 
 
 def _fill_node_provenance(G: nx.MultiDiGraph) -> None:
@@ -399,7 +405,7 @@ def suspect_projection(cg: CaseGraph, *, money_weight: float = 1.0, group_weight
             a, b = (u, v) if u < v else (v, u)
             w[(a, b)] += contact_weight if t == "contact" else chat_weight
     pay = cg.payments   # completed payments, whichever graph detail
-    for payer, payee, yuan in zip(pay["payer"], pay["payee"], pay["yuan"], strict=True):
+    for payer, payee, yuan in zip(pay["payer"].tolist(), pay["payee"].tolist(), pay["yuan"].tolist(), strict=True):
         u, v = f"person:{payer}", f"person:{payee}"
         if u != v and u in H and v in H:
             money[(u, v) if u < v else (v, u)] += yuan

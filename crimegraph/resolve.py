@@ -246,8 +246,8 @@ def resolve_entities(case: Case) -> Resolution:
     # 5. leaked identities: the ID number with the single phone posted beside it ----------
     if not msgs.empty:
         posted = msgs[msgs["id_numbers"] != ""]
-        for id_numbers, phone_list, file, line in zip(posted["id_numbers"], posted["phones"],
-                                                      posted["source_file"], posted["source_line"], strict=True):
+        for id_numbers, phone_list, file, line in zip(
+                *(posted[c].tolist() for c in ("id_numbers", "phones", "source_file", "source_line")), strict=True):
             ids = _split(id_numbers)
             phones = _split(phone_list)
             src = f"{file}:{line}"
@@ -415,7 +415,7 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
         return pd.DataFrame(columns=cols), [], []
     # who shares a chat with whom (for nickname links), and whose bills were seized
     nick_to_persons: dict[str, set[str]] = defaultdict(set)
-    for pid, nicknames in zip(persons["person_id"], persons["nicknames"], strict=True):
+    for pid, nicknames in zip(persons["person_id"].tolist(), persons["nicknames"].tolist(), strict=True):
         if nicknames:
             for n in _split(nicknames):
                 nick_to_persons[n].add(pid)

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from .graph import CaseGraph, _label
+from .graph import CaseGraph
 from .io._common import map_unique
 
 __all__ = ["ROLES", "RoleResult", "infer_roles", "money_flows"]
@@ -119,7 +119,7 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
             chats[v].add(u)
     cmax, smin = Decimal(str(commission_max)), Decimal(str(sale_min))
     pay = cg.payments
-    for payer, payee, amt, kind in zip(pay["payer"], pay["payee"], pay["amount"], pay["kind"], strict=True):
+    for payer, payee, amt, kind in zip(pay["payer"].tolist(), pay["payee"].tolist(), pay["amount"].tolist(), pay["kind"].tolist(), strict=True):
         u, v = f"person:{payer}", f"person:{payee}"
         if amt <= cmax and "红包" not in kind:
             small_in[v][u].append(amt)   # red packets are social, not commissions
@@ -285,7 +285,7 @@ def _posters_of_victims(cg: CaseGraph) -> dict[str, list[str]]:
     j = v.merge(leaks[["id_number", "poster"]], on="id_number").drop_duplicates(["person_id", "poster"])
     j = j.sort_values(["person_id", "poster"], kind="stable")
     out: dict[str, list[str]] = defaultdict(list)
-    for pid, poster in zip(j["person_id"], j["poster"], strict=True):
+    for pid, poster in zip(j["person_id"].tolist(), j["poster"].tolist(), strict=True):
         out[pid].append(f"person:{poster}")
     return out
 
@@ -293,7 +293,12 @@ def _posters_of_victims(cg: CaseGraph) -> dict[str, list[str]]:
 def _victim_labels(cg: CaseGraph) -> dict[str, str]:
     """Labels of the victims left out of a compact graph (as the graph would label them)."""
     p = cg.persons
-    return {f"person:{r.person_id}": _label(r) for r in p[p["person_id"].isin(cg.collapsed)].itertuples(index=False)}
+    p = p.loc[p["person_id"].isin(cg.collapsed), ["person_id", "names", "nicknames", "aliases"]]
+    out = {}
+    for pid, names, nicks, aliases in zip(*(p[c].tolist() for c in p.columns), strict=True):
+        first = names or nicks or aliases   # as crimegraph.graph._label
+        out[f"person:{pid}"] = first.split(";")[0] if first else pid
+    return out
 
 
 def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -331,7 +336,7 @@ def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.Data
         "payments_out": [n_out.get(p, 0) for p in t["person_id"]],
     })
     rows = []
-    role = dict(zip(t["person_id"], t["role"], strict=True))
+    role = dict(zip(t["person_id"].tolist(), t["role"].tolist(), strict=True))
     for m, grp in t[t["crew"] != ""].groupby("crew", sort=True):
         pushers = grp.loc[grp["role"] == "pusher", "person_id"].tolist()
         rows.append({

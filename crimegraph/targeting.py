@@ -107,8 +107,8 @@ def chain_model(analysis: Analysis, *, pusher_takeover: float = 1.0, merchant_re
                 resale_recovery: float = 0.5) -> ChainModel:
     """Read crews, flows and reach from an analysis (see module docstring)."""
     t = analysis.roles.table
-    roles = dict(zip(t["person_id"], t["role"], strict=True))
-    labels = dict(zip(t["person_id"], t["label"], strict=True))
+    roles = dict(zip(t["person_id"].tolist(), t["role"].tolist(), strict=True))
+    labels = dict(zip(t["person_id"].tolist(), t["label"].tolist(), strict=True))
     crews: dict[str, list[str]] = {m: [] for m in t.loc[t["role"] == "merchant", "person_id"]}
     identities: dict[str, int] = {}
     for r in t[t["role"] == "pusher"].itertuples(index=False):
@@ -273,7 +273,7 @@ def _min_cut_order(analysis: Analysis, model: ChainModel) -> list[str]:
     cut nodes ordered by the harm each removes alone."""
     F = nx.DiGraph()
     leaks = analysis.graph.leaks
-    for idn, poster in sorted(set(zip(leaks["id_number"], leaks["poster"], strict=True))):
+    for idn, poster in sorted(set(zip(leaks["id_number"].tolist(), leaks["poster"].tolist(), strict=True))):
         F.add_edge("SRC", f"identity:{idn}")
         F.add_edge(f"identity:{idn}", f"person:{poster}")
     pushers = {p for ps in model.crews.values() for p in ps}

@@ -295,11 +295,16 @@ def _dedupe_across(df: pd.DataFrame, by_file: dict[str, FileReport], keys: list[
     df = df.copy()
     df["_owner"] = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
     dup = df.duplicated(subset=keys, keep="first")
-    for f in df.loc[dup, "source_file"]:
-        rep = by_file[f]
-        rep.accepted -= 1
-        rep.skip(reason)
+    _count_skipped(df.loc[dup, "source_file"], by_file, reason)
     return df.loc[~dup].drop(columns="_owner").reset_index(drop=True)
+
+
+def _count_skipped(files: pd.Series, by_file: dict[str, FileReport], reason: str) -> None:
+    """Move rows of ``files`` (one entry per row) from accepted to skipped, with ``reason``."""
+    for f, n in files.value_counts(sort=False).items():
+        rep = by_file[f]
+        rep.accepted -= int(n)
+        rep.skip(reason, int(n))
 
 
 def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.DataFrame:
@@ -308,10 +313,8 @@ def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.Data
         return df
     copies = df.groupby("message_id", sort=False)["message_id"].transform("size")
     dup = df.duplicated(subset=["message_id"], keep="first")
-    for f in df.loc[dup, "source_file"]:
-        rep = by_file[f]
-        rep.accepted -= 1
-        rep.skip("duplicate: same message already loaded from another phone's export")
+    _count_skipped(df.loc[dup, "source_file"], by_file,
+                   "duplicate: same message already loaded from another phone's export")
     # fill sender details missing in the first copy (PyWxDump lacks nicknames) from later copies
     out = df.loc[~dup].copy()
     out["copies"] = copies[~dup].astype("int64")

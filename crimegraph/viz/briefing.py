@@ -120,7 +120,7 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
     chain_money = sum(decimal_sums(chain.assign(all=0), ["all"]).values(), Decimal("0"))
     times = case.messages["time"]
     period = f"{times.min():%Y-%m-%d} – {times.max():%Y-%m-%d}" if len(times) else ""
-    labels = dict(zip(roles["person_id"], roles["label"], strict=True))
+    labels = dict(zip(roles["person_id"].tolist(), roles["label"].tolist(), strict=True))
     crews = [{"crew": r.crew, "merchant": labels.get(r.crew, r.crew), "pushers": r.pushers, "victims": r.victims,
               "commissions": _yuan(r.commissions_paid), "sales": _yuan(r.sales_received)}
              for r in per_crew.itertuples(index=False)]

@@ -136,7 +136,7 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
             crews[roles.at[p, "crew"] or "none"].append(p)
     victims_of: dict[str, list[str]] = defaultdict(list)
     leaks = analysis.graph.leaks
-    for poster, idn in zip(leaks["poster"], leaks["id_number"], strict=True):
+    for poster, idn in zip(leaks["poster"].tolist(), leaks["id_number"].tolist(), strict=True):
         if poster in keep:
             victims_of[poster].append(idn)
     aggregate = len(keep) + len(victims_of) > max_nodes
@@ -236,7 +236,7 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
         if a in drawn and b in drawn and a != b:
             pair[(a, b)]["types"].add(d["type"])
     pay = analysis.graph.payments   # completed payments, whichever graph detail
-    for a, b, yuan in zip(pay["payer"], pay["payee"], pay["yuan"], strict=True):
+    for a, b, yuan in zip(pay["payer"].tolist(), pay["payee"].tolist(), pay["yuan"].tolist(), strict=True):
         if a in drawn and b in drawn and a != b:
             e = pair[(a, b)]
             e["types"].add("transfer")
