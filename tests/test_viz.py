@@ -178,3 +178,19 @@ def test_csv_times_written_as_pandas_would_but_formatted_in_c(tmp_path):
     assert _times_as_text(sub) is sub
     text = write_csv(df, tmp_path / "t.csv").read_bytes().decode("utf-8-sig")
     assert text == df.to_csv(index=False, lineterminator="\n")
+
+
+def test_write_report_shows_and_reports_every_stage(tmp_path, capsys):
+    from crimegraph.report import STAGES, TABLES, write_report
+
+    seen: list[str] = []
+    r = write_report(SAMPLE / "case", tmp_path, progress=True, on_stage=lambda name, s: seen.append(name))
+    assert seen == list(STAGES) == list(r.seconds)
+    err = capsys.readouterr().err
+    assert "report: exports" in err and f"{len(STAGES)}/{len(STAGES)} stages" in err
+    assert "reading files" in err                      # 78 files: the per-file bar too
+    names = {p.name for p in r.outputs}
+    assert names == {*TABLES, "map.html", "briefing.html", "graph.graphml", "graph.gexf", "neo4j"}
+    assert all((tmp_path / n).exists() for n in names)
+    write_report(SAMPLE / "case", tmp_path / "quiet", progress=False)
+    assert capsys.readouterr().err == ""
