@@ -32,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .identifiers import is_masked, normalize_bank_card, normalize_id_number, normalize_mobile
@@ -62,28 +63,124 @@ def is_organisation(name: str | None, kind: str | None = None) -> bool:
     return bool(kind) and any(k in (kind or "") for k in _ORG_KINDS)
 
 
-class _UnionFind:
+class _Ledger:
+    """What is known about each identifier key and the merges between keys, kept as
+    columns (millions of keys at Dingtao scale) and resolved into persons in bulk.
+
+    A merge is *recorded* (``Resolution.merges``) when it joined two keys not yet
+    joined by earlier merges, in the order the merges were made; a component's
+    root is its smallest key.
+    """
+
     def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+        self.note_key: list[str] = []
+        self.note_kind: list[str] = []
+        self.note_src: list[str] = []
+        self.label_note: list[int] = []   # position in the note lists of each label
+        self.label_what: list[str] = []
+        self.label_value: list[str] = []
+        self.merge_a: list[str] = []
+        self.merge_b: list[str] = []
+        self.merge_reason: list[str] = []
+        self.merge_source: list[str] = []
+        self._keys: np.ndarray | None = None
+        self._index: pd.Index | None = None
+        self._note_codes = np.empty(0, dtype=np.int64)
+        self._merge_codes = np.empty((2, 0), dtype=np.int64)
 
-    def add(self, x: str) -> None:
-        self.parent.setdefault(x, x)
+    def note(self, key: str, what: str, value: str | None, kind: str, src: str = "") -> None:
+        if value and value not in NOT_A_PERSON:
+            self.label_note.append(len(self.note_key))
+            self.label_what.append(what)
+            self.label_value.append(value)
+        self.note_key.append(key)
+        self.note_kind.append(kind)
+        self.note_src.append(src)
 
-    def find(self, x: str) -> str:
-        self.add(x)
-        root = x
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[x] != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
+    def merge(self, a: str, b: str, reason: str, source: str) -> None:
+        if self._keys is not None and (a not in self.index or b not in self.index):
+            self._keys = self._index = None   # a key not seen before: index the keys again
+        self.merge_a.append(a)
+        self.merge_b.append(b)
+        self.merge_reason.append(reason)
+        self.merge_source.append(source)
 
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            if rb < ra:
-                ra, rb = rb, ra
-            self.parent[rb] = ra
+    # -- key codes ----------------------------------------------------------------------
+    @property
+    def keys(self) -> np.ndarray:
+        """Every key, sorted (object array); a key's code is its position here."""
+        if self._keys is None:
+            n_notes, n_a = len(self.note_key), len(self.merge_a)
+            codes, uniques = pd.factorize(np.array(self.note_key + self.merge_a + self.merge_b, dtype=object))
+            order = np.argsort(uniques.astype(str), kind="stable")   # fixed-width text sorts in C
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            codes = rank[codes]
+            self._keys = np.asarray(uniques, dtype=object)[order]
+            self._note_codes = codes[:n_notes]
+            self._merge_codes = np.vstack([codes[n_notes:n_notes + n_a], codes[n_notes + n_a:]])
+        return self._keys
+
+    @property
+    def index(self) -> pd.Index:
+        """:attr:`keys` as an index, for looking up a few keys."""
+        if self._index is None:
+            self._index = pd.Index(self.keys, dtype=object)
+        return self._index
+
+    def codes(self, keys: list[str]) -> np.ndarray:
+        """Code of each key (-1 if unknown)."""
+        return self.index.get_indexer(pd.Index(np.array(keys, dtype=object), dtype=object))
+
+    def note_codes(self) -> np.ndarray:
+        """Code of the key of every note."""
+        _ = self.keys
+        return self._note_codes
+
+    def merge_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of both ends of every merge (merges made after indexing are looked up)."""
+        _ = self.keys
+        done = self._merge_codes.shape[1]
+        if done < len(self.merge_a):
+            more = np.vstack([self.codes(self.merge_a[done:]), self.codes(self.merge_b[done:])])
+            self._merge_codes = np.hstack([self._merge_codes, more])
+        return self._merge_codes[0], self._merge_codes[1]
+
+    def components(self) -> np.ndarray:
+        """Root (smallest key's code) of every key's component."""
+        import scipy.sparse
+        from scipy.sparse.csgraph import connected_components
+
+        n = len(self.keys)
+        a, b = self.merge_codes()
+        adj = scipy.sparse.coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+        _, label = connected_components(adj, directed=False)
+        _, first = np.unique(label, return_index=True)   # keys are sorted: first = smallest
+        return first[label]
+
+    def recorded(self, root: np.ndarray) -> np.ndarray:
+        """Which merges joined two components at the time they were made."""
+        a, b = self.merge_codes()
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        first = (lo != hi) & ~pd.Series(lo.astype(np.int64) * len(self.keys) + hi).duplicated().to_numpy()
+        comp = root[lo]
+        edges = np.bincount(comp[first], minlength=len(root))
+        nodes = np.bincount(root, minlength=len(root))
+        out = first & (edges[comp] == nodes[comp] - 1)   # a tree: every first edge joined two parts
+        parent: dict[int, int] = {}
+
+        def find(x: int) -> int:
+            while parent.get(x, x) != x:
+                parent[x] = parent.get(parent[x], parent[x])
+                x = parent[x]
+            return x
+
+        for i in np.flatnonzero(first & ~out).tolist():   # components with cycles: in order
+            ra, rb = find(int(lo[i])), find(int(hi[i]))
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+                out[i] = True
+        return out
 
 
 @dataclass
@@ -160,26 +257,8 @@ def resolve_entities(case: Case) -> Resolution:
     >>> res.persons.loc[res.persons["devices"].str.contains("S006"), "devices"].tolist()
     ['S006_林娜辉_手机;S007_林娜辉_手机2']
     """
-    uf = _UnionFind()
-    merges: list[tuple[str, str, str, str]] = []
-    labels: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    kinds: dict[str, str] = {}
-    first_seen: dict[str, str] = {}
-
-    def merge(a: str, b: str, reason: str, source: str) -> None:
-        uf.add(a)
-        uf.add(b)
-        if uf.find(a) != uf.find(b):
-            merges.append((a, b, reason, source))
-        uf.union(a, b)
-
-    def note(key: str, what: str, value: str | None, kind: str, src: str = "") -> None:
-        uf.add(key)
-        kinds.setdefault(key, kind)
-        if src:
-            first_seen.setdefault(key, src)
-        if value and value not in NOT_A_PERSON:
-            labels[key][what].add(value)
+    ledger = _Ledger()
+    note, merge = ledger.note, ledger.merge
 
     # 1. device owners ---------------------------------------------------------------
     for d in case.devices.itertuples(index=False):
@@ -259,65 +338,90 @@ def resolve_entities(case: Case) -> Resolution:
                 merge(f"idn:{ids[0]}", ph, "posted together (ID number and phone in one message)", src)
 
     # 6. a real name corroborated by a shared counterparty (until nothing changes) --------
+    root = ledger.components()
     for _ in range(5):
-        if not _merge_corroborated_names(case, uf, labels, merge):
+        if not _merge_corroborated_names(case, ledger, root):
             break
+        root = ledger.components()
 
     # -- persons from components ----------------------------------------------------------
-    comps: dict[str, list[str]] = defaultdict(list)
-    for k in sorted(uf.parent):
-        comps[uf.find(k)].append(k)
-    persons, key_to_person = _persons_from_components(comps, labels, kinds)
+    persons, key_to_person = _persons_from_components(ledger, root)
     transfers, orgs, extra = _link_transfers(case, key_to_person, persons)
     if extra:
         persons = pd.concat([persons, pd.DataFrame(extra)], ignore_index=True)
         for row in extra:
             key_to_person[row["keys"]] = row["person_id"]
-    merges_df = pd.DataFrame(merges, columns=["a", "b", "reason", "source"])
+    keep = ledger.recorded(root)
+    merges_df = pd.DataFrame({
+        "a": np.array(ledger.merge_a, dtype=object)[keep], "b": np.array(ledger.merge_b, dtype=object)[keep],
+        "reason": np.array(ledger.merge_reason, dtype=object)[keep],
+        "source": np.array(ledger.merge_source, dtype=object)[keep]}, dtype=object)
     merges_df["person_id"] = [key_to_person.get(a, "") for a in merges_df["a"]]
-    return Resolution(persons, merges_df, key_to_person, transfers, orgs, first_seen)
+    return Resolution(persons, merges_df, key_to_person, transfers, orgs, _first_seen(ledger))
 
 
-def _merge_corroborated_names(case: Case, uf: _UnionFind, labels: dict[str, dict[str, set[str]]],
-                              merge: Any) -> bool:
+def _first_seen(ledger: _Ledger) -> dict[str, str]:
+    """Key -> where it was first noted with a source (``file:line`` or device folder)."""
+    seen = pd.DataFrame({"key": ledger.note_key, "src": ledger.note_src}, dtype=object)
+    seen = seen[seen["src"] != ""].drop_duplicates("key")
+    return dict(zip(seen["key"].tolist(), seen["src"].tolist(), strict=True))
+
+
+def _merge_corroborated_names(case: Case, ledger: _Ledger, root: np.ndarray) -> bool:
     """Merge a bank card into a device owner when two independent facts agree: the card
     holder's real name equals the owner's, and the card paid or was paid by someone the
     owner deals with (1:1 chat, address book). A name alone is never enough.
-    Returns whether anything was merged."""
-    comps: dict[str, set[str]] = defaultdict(set)
-    for k in list(uf.parent):
-        comps[uf.find(k)].add(k)
+    ``root`` is :meth:`_Ledger.components` before this round. Returns whether anything
+    was merged."""
+    keys = ledger.keys
 
-    def names(root: str) -> set[str]:
-        return set().union(*(labels.get(k, {}).get("names", set()) for k in comps[root]))
+    def roots_of(ks: list[str]) -> list[str | None]:
+        """Root key of each key's component (None for a key never seen)."""
+        return [keys[root[c]] if c >= 0 else None for c in ledger.codes(ks).tolist()]
+
+    names_by_root: dict[str, set[str]] = defaultdict(set)
+    note_codes = ledger.note_codes()
+    for i, w, v in zip(ledger.label_note, ledger.label_what, ledger.label_value, strict=True):
+        if w == "names":
+            names_by_root[keys[root[note_codes[i]]]].add(v)
+
+    def names(r: str) -> set[str]:
+        return names_by_root.get(r, set())
 
     card_partners: dict[str, set[str]] = defaultdict(set)
     tr = case.transfers
+    pairs = []
     for r in (tr[tr["channel"] == "bank"] if not tr.empty else tr).itertuples(index=False):
         a = normalize_bank_card(r.owner_account)
         if a and r.counterparty_card:
-            ra, rb = uf.find(f"card:{a}"), uf.find(f"card:{r.counterparty_card}")
-            card_partners[ra].add(rb)
-            card_partners[rb].add(ra)
+            pairs.append((f"card:{a}", f"card:{r.counterparty_card}"))
+    ra_list = roots_of([x for x, _ in pairs])
+    rb_list = roots_of([y for _, y in pairs])
+    for (x, y), ra, rb in zip(pairs, ra_list, rb_list, strict=True):
+        ra, rb = ra or x, rb or y   # a card never noted is its own component
+        card_partners[ra].add(rb)
+        card_partners[rb].add(ra)
     dev_partners: dict[str, set[str]] = defaultdict(set)
+
+    def partners(pairs: list[tuple[str, str]], both: bool) -> None:
+        for ra, rb in zip(roots_of([x for x, _ in pairs]), roots_of([y for _, y in pairs]), strict=True):
+            if ra is not None and rb is not None:
+                dev_partners[ra].add(rb)
+                if both:
+                    dev_partners[rb].add(ra)
+
     msgs = case.messages
     if not msgs.empty:
         direct = msgs[~msgs["is_group"].astype(bool) & msgs["sender_wxid"].notna()]
-        for r in direct[["device", "sender_wxid"]].drop_duplicates().itertuples(index=False):
-            if f"device:{r.device}" in uf.parent and f"wx:{r.sender_wxid}" in uf.parent:
-                dev_partners[uf.find(f"device:{r.device}")].add(uf.find(f"wx:{r.sender_wxid}"))
+        spoke = direct[["device", "sender_wxid"]].drop_duplicates()
+        partners([(f"device:{d}", f"wx:{w}") for d, w in zip(spoke["device"].tolist(),
+                                                               spoke["sender_wxid"].tolist(), strict=True)], False)
         # a canonical 1:1 chat id names both sides, whichever phone's copy was kept
-        for chat_id in sorted(set(direct["chat_id"])):
-            if chat_id.startswith("dm:") and "|" in chat_id:
-                a, b = (f"wx:{x}" for x in chat_id[3:].split("|", 1))
-                if a in uf.parent and b in uf.parent:
-                    dev_partners[uf.find(a)].add(uf.find(b))
-                    dev_partners[uf.find(b)].add(uf.find(a))
-    for c in case.contacts.itertuples(index=False):
-        if f"device:{c.device}" in uf.parent:
-            for p in _split(c.phones):
-                if f"phone:{p}" in uf.parent:
-                    dev_partners[uf.find(f"device:{c.device}")].add(uf.find(f"phone:{p}"))
+        partners([tuple(f"wx:{x}" for x in c[3:].split("|", 1))   # type: ignore[misc]
+                  for c in sorted(set(direct["chat_id"])) if c.startswith("dm:") and "|" in c], True)
+    partners([(f"device:{c.device}", f"phone:{p}") for c in case.contacts.itertuples(index=False)
+              for p in _split(c.phones)], False)
+
     def tokens(roots: set[str]) -> set[str]:
         """A counterparty is recognised by its identity, or by its real name."""
         out = set(roots)
@@ -325,21 +429,26 @@ def _merge_corroborated_names(case: Case, uf: _UnionFind, labels: dict[str, dict
             out |= {f"name:{n}" for n in names(r)}
         return out
 
-    device_roots = {r for r, ks in comps.items() if any(k.startswith("device:") for k in ks)}
+    lo, hi = np.searchsorted(keys, ["device:", "device;"])   # keys are sorted: "device:..." is one run
+    device_roots = set(keys[root[lo:hi]].tolist())
     dev_tokens = {d: tokens(dev_partners.get(d, set())) for d in device_roots}
     merged = False
-    for card_root, partners in sorted(card_partners.items()):
+    for card_root, partner_roots in sorted(card_partners.items()):
         if card_root in device_roots:
             continue
-        card_tokens = tokens(partners)
+        card_tokens = tokens(partner_roots)
         for name in sorted(names(card_root)):
             cands = sorted(d for d in device_roots if name in names(d) and dev_tokens[d] & card_tokens)
             if len(cands) == 1:
                 shared = sorted(dev_tokens[cands[0]] & card_tokens)[0]
-                who = shared[5:] if shared.startswith("name:") else \
-                    (sorted(k for k in comps[shared] if not k.startswith("device:")) or [shared])[0]
-                merge(cands[0], card_root, f"same real name {name!r}, and both deal with {who}",
-                      "bank statement + device")
+                if shared.startswith("name:"):
+                    who = shared[5:]
+                else:
+                    code = ledger.codes([shared])[0]
+                    members = keys[root == root[code]].tolist() if code >= 0 else [shared]
+                    who = (sorted(k for k in members if not k.startswith("device:")) or [shared])[0]
+                ledger.merge(cands[0], card_root, f"same real name {name!r}, and both deal with {who}",
+                             "bank statement + device")
                 merged = True
                 break
     return merged
@@ -354,47 +463,84 @@ _PERSON_COLUMNS = ("names", "nicknames", "aliases", "phones", "wechat_ids", "ali
                    "id_numbers", "devices")
 
 
-def _persons_from_components(comps: dict[str, list[str]], labels: dict[str, dict[str, set[str]]],
-                             kinds: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+def _join_runs(groups: np.ndarray, values: np.ndarray, *, distinct: bool = True
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``;``-join the ``values`` of each run of equal ``groups`` (runs are contiguous):
+    the group of each run and its text; ``distinct`` values sorted, else all in order.
+    Runs of one value (most of them) need no Python."""
+    if len(groups) == 0:
+        return groups, values
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    ends = np.r_[starts[1:], len(groups)]
+    joined = values[starts].astype(object)
+    two = np.flatnonzero(ends - starts == 2)   # pairs (a victim's ID number and phone) in bulk
+    if len(two):
+        a, b = values[starts[two]], values[starts[two] + 1]
+        if distinct:
+            a, b = np.where(a <= b, a, b), np.where(a <= b, b, a)
+            joined[two] = np.where(a == b, a, a + ";" + b)
+        else:
+            joined[two] = a + ";" + b
+    for i in np.flatnonzero(ends - starts > 2).tolist():
+        run = values[starts[i]:ends[i]].tolist()
+        joined[i] = ";".join(sorted(set(run)) if distinct else run)
+    return groups[starts], joined
+
+
+def _persons_from_components(ledger: _Ledger, root: np.ndarray) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One person per component, ordered by the best kind of its keys, then its smallest key."""
+    keys = ledger.keys
     rank = {k: i for i, k in enumerate(_KIND_ORDER)}
     posted = rank["posted"]
-    key_to_person: dict[str, str] = {}
+    note_codes = ledger.note_codes()
+    first_note = np.flatnonzero(~pd.Series(note_codes).duplicated().to_numpy())   # a key's kind: its first note
+    key_rank = np.full(len(keys), posted, dtype=np.int64)
+    key_rank[note_codes[first_note]] = pd.Series(np.array(ledger.note_kind, dtype=object)[first_note]).map(
+        rank).fillna(posted).to_numpy(np.int64)
+    comp_rank = np.full(len(keys), posted, dtype=np.int64)
+    np.minimum.at(comp_rank, root, key_rank)
+    roots = np.unique(root)   # = their smallest keys, in key order
+    ordered = roots[np.lexsort((roots, comp_rank[roots]))]
+    person_no = np.empty(len(keys), dtype=np.int64)
+    person_no[ordered] = np.arange(len(ordered))
+    pids = np.array([f"P{i:06d}" for i in range(1, len(ordered) + 1)], dtype=object)
+    key_person = person_no[root]
+    key_to_person = dict(zip(keys.tolist(), pids[key_person].tolist(), strict=True))
 
-    def order(ks: list[str]) -> tuple[int, str]:
-        return min(rank.get(kinds.get(k, "posted"), posted) for k in ks), min(ks)
-
-    ordered = sorted(comps.values(), key=order)
-    columns: dict[str, list[str]] = {c: [] for c in ("person_id", "keys", "kind", *_PERSON_COLUMNS)}
-    for i, keys in enumerate(ordered, start=1):
-        pid = f"P{i:06d}"
-        agg: dict[str, set[str]] = defaultdict(set)
-        best = posted
-        for k in keys:
-            key_to_person[k] = pid
-            typ, _, val = k.partition(":")
-            bucket = _BUCKETS.get(typ)
-            if bucket:
-                agg[bucket].add(val)
-            for what, vals in labels.get(k, {}).items():
-                agg[what] |= vals
-            best = min(best, rank.get(kinds.get(k, "posted"), posted))
-        columns["person_id"].append(pid)
-        columns["keys"].append(";".join(sorted(keys)))
-        columns["kind"].append(_KIND_ORDER[best])
-        for c in _PERSON_COLUMNS:
-            vals = agg.get(c)
-            columns[c].append(";".join(sorted(vals)) if vals else "")
-    return pd.DataFrame(columns), key_to_person
-
-
-def _joined_by_key(keys: pd.Series, values: pd.Series) -> pd.Series:
-    """``;``-join of ``values`` per key, for ``keys`` already sorted (one pass, no per-group pandas)."""
-    out_keys: list[Any] = []
-    out_vals: list[str] = []
-    for k, grp in itertools.groupby(zip(keys, values, strict=True), key=lambda kv: kv[0]):
-        out_keys.append(k)
-        out_vals.append(";".join(v for _, v in grp))
-    return pd.Series(out_vals, index=out_keys, dtype=object)
+    columns: dict[str, Any] = {"person_id": pids}
+    by_person = np.argsort(key_person, kind="stable")   # keys stay sorted within a person
+    _, columns["keys"] = _join_runs(key_person[by_person], keys[by_person], distinct=False)
+    columns["kind"] = np.array(_KIND_ORDER, dtype=object)[comp_rank[ordered]]
+    # values per (person, column): identifier values of the keys, and the labels noted on them
+    col_code = {c: i for i, c in enumerate(_PERSON_COLUMNS)}
+    persons_l, cols_l, values_l = [], [], []
+    for typ, bucket in _BUCKETS.items():   # keys are sorted: each type is one run
+        lo, hi = np.searchsorted(keys, [f"{typ}:", f"{typ};"])
+        persons_l.append(key_person[lo:hi])
+        cols_l.append(np.full(hi - lo, col_code[bucket], dtype=np.int64))
+        values_l.append(np.array([k[len(typ) + 1:] for k in keys[lo:hi].tolist()], dtype=object))
+    label_codes = note_codes[np.array(ledger.label_note, dtype=np.int64)]
+    typ_of = {b: t for t, b in _BUCKETS.items()}
+    what = pd.Series(np.array(ledger.label_what, dtype=object)).map(col_code)
+    # a label that repeats its own key's value (idn:X noted with id_numbers X) adds nothing
+    use = what.notna().to_numpy() & np.array(
+        [k != f"{typ_of.get(w)}:{v}" for k, w, v in zip(keys[label_codes].tolist(), ledger.label_what,
+                                                          ledger.label_value, strict=True)], dtype=bool)
+    persons_l.append(key_person[label_codes[use]])
+    cols_l.append(what[use].to_numpy(np.int64))
+    values_l.append(np.array(ledger.label_value, dtype=object)[use])
+    person, col, value = np.concatenate(persons_l), np.concatenate(cols_l), np.concatenate(values_l)
+    order = np.lexsort((person, col))
+    person, col, value = person[order], col[order], value[order]
+    for i, name in enumerate(_PERSON_COLUMNS):
+        out = np.full(len(ordered), "", dtype=object)
+        lo, hi = np.searchsorted(col, [i, i + 1])
+        who, joined = _join_runs(person[lo:hi], value[lo:hi])
+        out[who] = joined
+        columns[name] = out
+    frame = pd.DataFrame({c: pd.Series(columns[c], dtype=object)
+                          for c in ("person_id", "keys", "kind", *_PERSON_COLUMNS)})
+    return frame, key_to_person
 
 
 def _owner_key(channel: str, owner_account: str | None, device: str | None) -> str | None:
@@ -443,10 +589,13 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     chat_names = set(case.messages["chat_name"].dropna())
     seized: dict[str, set[str]] = defaultdict(set)   # person -> channels with a seized bill
     bank = (tr["channel"] == "bank").to_numpy()
-    owner_keys = [None if not d else f"device:{d}" for d in tr["device"].fillna("")]
+    devices = tr["device"].fillna("")
+    owner_pid = devices.map({d: key_to_person.get(f"device:{d}") for d in devices.unique() if d})
+    owner_pid = np.array(owner_pid.astype(object).where(owner_pid.notna(), None), dtype=object)
     for i in bank.nonzero()[0]:
-        owner_keys[i] = _owner_key("bank", tr["owner_account"].iat[i], None)
-    tr = tr.assign(owner_pid=[key_to_person.get(k) if k else None for k in owner_keys])
+        key = _owner_key("bank", tr["owner_account"].iat[i], None)
+        owner_pid[i] = key_to_person.get(key) if key else None
+    tr = tr.assign(owner_pid=owner_pid)
     for pid, channel in tr[["owner_pid", "channel"]].dropna().drop_duplicates().itertuples(index=False):
         seized[pid].add(channel)
 
@@ -487,21 +636,35 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
 
     # Most payments are seen in both parties' records: pair those in bulk, then resolve the rest
     # (one side only, neutral) one transaction at a time.
-    tr = tr.sort_values("transfer_id", kind="stable")
-    first_out = tr[tr["direction"] == "out"].drop_duplicates("transfer_id")
-    first_in = tr[tr["direction"] == "in"].drop_duplicates("transfer_id").set_index("transfer_id")["owner_pid"]
-    paired = first_out.assign(payee=first_out["transfer_id"].map(first_in))
-    paired = paired[paired["owner_pid"].notna() & paired["payee"].notna()]
-    completed = tr.groupby("transfer_id", sort=True)["completed"].all()
-    sources = _joined_by_key(tr["transfer_id"], tr["source_file"] + ":" + tr["source_line"].astype(str))
+    codes, _ = pd.factorize(tr["transfer_id"], sort=True)   # code order = transfer id order
+    order = np.argsort(codes, kind="stable")
+    tr, codes = tr.iloc[order], codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])   # one run of rows per transfer
+    direction = tr["direction"].to_numpy(dtype=object)
+    pid = tr["owner_pid"].to_numpy(dtype=object)
+
+    def first_rows(mask: np.ndarray) -> np.ndarray:
+        rows = np.flatnonzero(mask)
+        return rows[np.unique(codes[rows], return_index=True)[1]]
+
+    first_out, first_in = first_rows(direction == "out"), first_rows(direction == "in")
+    payee_of = np.full(len(starts), None, dtype=object)
+    payee_of[codes[first_in]] = pid[first_in]
+    paired = first_out[pd.notna(pid[first_out]) & pd.notna(payee_of[codes[first_out]])]
+    completed = np.logical_and.reduceat(tr["completed"].to_numpy(dtype=bool), starts)
+    _, sources = _join_runs(codes, (tr["source_file"] + ":" + tr["source_line"].astype(str)).to_numpy(dtype=object),
+                            distinct=False)
+    pc = codes[paired]
     bulk = pd.DataFrame({
-        "transfer_id": paired["transfer_id"].to_numpy(), "channel": paired["channel"].to_numpy(),
-        "time": paired["time"].to_numpy(), "amount": paired["amount"].to_numpy(),
-        "completed": paired["transfer_id"].map(completed).astype(bool).to_numpy(),
-        "payer": paired["owner_pid"].to_numpy(), "payee": paired["payee"].to_numpy(),
-        "link": "same transaction id in both parties' records", "kind": paired["kind"].to_numpy(),
-        "sources": paired["transfer_id"].map(sources).to_numpy()}, columns=cols)
-    rest = tr[~tr["transfer_id"].isin(set(paired["transfer_id"]))]
+        "transfer_id": tr["transfer_id"].to_numpy(dtype=object)[paired],
+        "channel": tr["channel"].to_numpy(dtype=object)[paired], "time": tr["time"].array[paired],
+        "amount": tr["amount"].to_numpy(dtype=object)[paired], "completed": completed[pc],
+        "payer": pid[paired], "payee": payee_of[pc], "link": "same transaction id in both parties' records",
+        "kind": tr["kind"].to_numpy(dtype=object)[paired], "sources": sources[pc]}, columns=cols)
+    is_paired = np.zeros(len(starts), dtype=bool)
+    is_paired[pc] = True
+    rest = tr[~is_paired[codes]]
+    rest_codes = np.flatnonzero(~is_paired)
 
     rows = []
     # rest is sorted by transfer_id: one pass, grouping consecutive rows (a per-group
@@ -530,6 +693,6 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
                      "payer": payer, "payee": payee, "link": link, "kind": first.kind,
                      "sources": ";".join(f"{o.source_file}:{o.source_line}" for o in obs)})
     out = pd.concat([bulk, pd.DataFrame(rows, columns=cols)], ignore_index=True)
-    out = out.sort_values("transfer_id", kind="stable").reset_index(drop=True)
+    out = out.iloc[np.argsort(np.r_[pc, rest_codes], kind="stable")].reset_index(drop=True)
     return out, sorted(orgs), list(extra.values())
 

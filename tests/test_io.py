@@ -515,3 +515,24 @@ def test_xlsx_engines_give_the_same_tables(monkeypatch):
         for (t1, f1, c1, r1), (t2, f2, c2, r2) in zip(results["openpyxl"][path], got, strict=True):
             assert (t1, c1, r1) == (t2, c2, r2), path
             pd.testing.assert_frame_equal(f1, f2)
+
+
+def test_read_tasks_keep_a_group_chat_in_one_worker(tmp_path):
+    """A group chat exported from several phones is read in one process (its messages'
+    identifiers are then extracted once); every file is read exactly once."""
+    from crimegraph.io.case import _tasks
+
+    names = ["A/聊天记录/群(12345678@chatroom)/群_utf8.csv", "A/contacts.vcf", "A/bill.csv",
+             "B/聊天记录/群(12345678@chatroom)/群_utf8.csv", "B/微信聊天记录/12345678@chatroom_20251101_20251130.csv",
+             "B/contacts.vcf", "C/聊天记录/另一群(87654321@chatroom)/另一群_utf8.csv", "C/x.csv", "C/y.csv"]
+    files = []
+    for i, n in enumerate(names):
+        p = tmp_path / n
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x" * (10 + i))
+        files.append(p)
+    tasks = _tasks(tmp_path, files)
+    assert sorted(i for t in tasks for i in t) == list(range(len(files)))
+    assert [0, 3, 4] in tasks and [6] in tasks
+    sizes = [sum(files[i].stat().st_size for i in t) for t in tasks]
+    assert sizes == sorted(sizes, reverse=True)

@@ -197,3 +197,20 @@ def test_resolution_is_deterministic():
     a, b = resolve_entities(case), resolve_entities(case)
     pd.testing.assert_frame_equal(a.persons, b.persons)
     pd.testing.assert_frame_equal(a.transfers, b.transfers)
+
+
+def test_merges_recorded_only_when_they_join_two_parts():
+    """A merge is recorded when it joins keys not yet joined (in order): repeats, loops and
+    the edge closing a cycle are not; components are rooted at their smallest key."""
+    from crimegraph.resolve import _Ledger
+
+    led = _Ledger()
+    for a, b in [("k:b", "k:c"), ("k:c", "k:d"), ("k:b", "k:d"), ("k:c", "k:b"), ("k:e", "k:e"),
+                 ("k:f", "k:g"), ("k:a", "k:d")]:
+        led.merge(a, b, "why", "src")
+    led.note("k:h", "names", "x", "chat")
+    root = led.components()
+    keys = list(led.keys)
+    assert keys == ["k:a", "k:b", "k:c", "k:d", "k:e", "k:f", "k:g", "k:h"]
+    assert [keys[r] for r in root] == ["k:a"] * 4 + ["k:e", "k:f", "k:f", "k:h"]
+    assert led.recorded(root).tolist() == [True, True, False, False, False, True, True]

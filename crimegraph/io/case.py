@@ -9,15 +9,15 @@ with a :class:`LoadReport` that accounts for every row.
 
 from __future__ import annotations
 
-import functools
 import html
 import multiprocessing as mp
 import os
+import re
 import sys
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -160,12 +160,22 @@ def _list(v: Any) -> list[str]:
     return [str(x) for x in v]
 
 
-def _progress(items: Iterable[Any], total: int, progress: bool | None) -> Iterable[Any]:
+def _progress_bar(total: int, progress: bool | None) -> Any:
     if progress is False or total < 50:
-        return items
+        return None
     from tqdm.auto import tqdm
 
-    return tqdm(items, total=total, desc="reading files", unit="file", disable=None if progress is None else False)
+    return tqdm(total=total, desc="reading files", unit="file", disable=None if progress is None else False)
+
+
+def _progress(items: Iterable[Any], total: int, progress: bool | None) -> Iterator[Any]:
+    bar = _progress_bar(total, progress)
+    for item in items:
+        yield item
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
 
 
 _Result = list["Loaded | FileReport"]
@@ -209,14 +219,61 @@ def _default_workers(n_files: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+_GROUP_CHAT_RE = re.compile(r"(\d{5,}@chatroom)")
+
+
+def _tasks(root: Path, files: list[Path]) -> list[list[int]]:
+    """Files (by position) to read together in one worker, biggest task first.
+
+    The exports of one group chat from several phones go to the same worker, so
+    each message's identifiers are extracted once (see ``chats._extract_cached``);
+    other files go in runs of four.
+    """
+    by_chat: dict[str, list[int]] = defaultdict(list)
+    rest: list[int] = []
+    for i, p in enumerate(files):
+        m = _GROUP_CHAT_RE.search(p.relative_to(root).as_posix())
+        if m:
+            by_chat[m.group(1)].append(i)
+        else:
+            rest.append(i)
+    tasks = list(by_chat.values()) + [rest[i:i + 4] for i in range(0, len(rest), 4)]
+    size = {i: _size(p) for i, p in enumerate(files)}
+    return sorted(tasks, key=lambda t: (-sum(size[i] for i in t), t[0]))
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read_task(root: Path, files: list[Path]) -> list[_Result]:
+    return [_read_file(root, p) for p in files]
+
+
 def _read_files(root: Path, files: list[Path], workers: int, progress: bool | None) -> Iterator[_Result]:
     """Results of :func:`_read_file` in the order of ``files`` (in ``workers`` processes)."""
     if workers <= 1:
         yield from _progress((_read_file(root, p) for p in files), len(files), progress)
         return
+    tasks = _tasks(root, files)
+    results: list[_Result | None] = [None] * len(files)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-        results = pool.map(functools.partial(_read_file, root), files, chunksize=4)
-        yield from _progress(results, len(files), progress)
+        futures = {pool.submit(_read_task, root, [files[i] for i in t]): t for t in tasks}
+        bar = _progress_bar(len(files), progress)
+        for fut in as_completed(futures):
+            for i, res in zip(futures[fut], fut.result(), strict=True):
+                results[i] = res
+            if bar is not None:
+                bar.update(len(futures[fut]))
+        if bar is not None:
+            bar.close()
+    for res in results:
+        if res is None:   # every file belongs to exactly one task
+            raise RuntimeError("internal error: a file of the case was not read")
+        yield res
 
 
 def read_case(path: str | PathLike[str], *, progress: bool | None = None, workers: int | None = None) -> Case:

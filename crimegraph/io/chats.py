@@ -76,10 +76,17 @@ def chat_from_path(name: str) -> tuple[str | None, str | None]:
     return None, (stem[: -len("_utf8")] if stem.endswith("_utf8") else stem) or None
 
 
+_EXTRACTED = ("id_numbers", "invalid_id_numbers", "phones", "bank_cards", "otp_codes")
+_NONE_FOUND = ("",) * len(_EXTRACTED)
+
+
 @lru_cache(maxsize=200_000)
-def _extract_cached(content: str) -> Any:
-    """The same message exported from several phones is extracted once."""
-    return extract_identifiers(content)
+def _extract_cached(content: str) -> tuple[str, ...]:
+    """The ``;``-joined identifiers of :data:`_EXTRACTED` in ``content``; the same message
+    exported from several phones is extracted once (``read_case`` reads a chat's exports
+    in one process)."""
+    e = extract_identifiers(content)
+    return tuple(";".join(getattr(e, col)) for col in _EXTRACTED) if e else _NONE_FOUND
 
 
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
@@ -97,9 +104,11 @@ def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
 
 
 def message_ids(df: pd.DataFrame) -> list[str]:
-    """Identity of a message across exports: chat, instant, type and content."""
-    return [stable_id(c, t.value, k, x) for c, t, k, x in
-            zip(df["chat_id"], df["time"], df["msg_type"], df["content"], strict=True)]
+    """Identity of a message across exports: chat, instant, type and content
+    (:func:`stable_id` of the four; the instant as nanoseconds since the epoch)."""
+    ns = df["time"].dt.as_unit("ns").array.asi8.tolist()
+    return [stable_id(c, t, k, x) for c, t, k, x in
+            zip(df["chat_id"].tolist(), ns, df["msg_type"].tolist(), df["content"].tolist(), strict=True)]
 
 
 def _blank(f: list[str]) -> bool:
@@ -138,10 +147,10 @@ def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str
     report.accepted = len(df)
     content = ["" if c is None else c for c in df["content"]]
     df["content"] = pd.Series(content, dtype=object)
-    ext = [_extract_cached(c) if c and t != "system" else None
-           for c, t in zip(content, df["msg_type"], strict=True)]
-    for col in ("id_numbers", "invalid_id_numbers", "phones", "bank_cards", "otp_codes"):
-        df[col] = pd.Series([";".join(getattr(e, col)) if e else "" for e in ext], dtype=object)
+    ext = [_extract_cached(c) if c and t != "system" else _NONE_FOUND
+           for c, t in zip(content, df["msg_type"].tolist(), strict=True)]
+    for col, values in zip(_EXTRACTED, zip(*ext, strict=True), strict=True):
+        df[col] = pd.Series(values, dtype=object)
     df["message_id"] = message_ids(df)
     df["copies"] = 1
     df["device"] = device or ""
