@@ -180,6 +180,36 @@ def test_csv_times_written_as_pandas_would_but_formatted_in_c(tmp_path):
     assert text == df.to_csv(index=False, lineterminator="\n")
 
 
+@pytest.mark.parametrize("processes", [2, 3])
+def test_big_csv_written_in_parts_is_the_same_bytes(tmp_path, monkeypatch, processes):
+    """A long table formatted in several processes gives the bytes of one pass."""
+    from decimal import Decimal
+
+    import pandas as pd
+
+    import crimegraph._fileio as fio
+    from crimegraph.io._common import TZ
+
+    n = 1_000
+    monkeypatch.setattr(fio, "PARALLEL_ROWS", 100)
+    monkeypatch.setattr(fio, "_PART_ROWS", 100)
+    calls = []
+    real = fio._csv_bytes
+    monkeypatch.setattr(fio, "_csv_bytes", lambda d, first: calls.append(len(d)) or real(d, first))
+    df = pd.DataFrame({
+        "time": pd.Series(pd.date_range("2025-11-03 09:00", periods=n, freq="37s")).dt.tz_localize(TZ),
+        "amount": [Decimal(f"{i}.{i % 100:02d}") for i in range(n)],
+        "ok": [i % 3 == 0 for i in range(n)], "line": range(n),
+        "text": [None if i % 7 == 0 else f'阿强 "{i}",\n<script>' for i in range(n)]})
+    one = fio.write_csv(df, tmp_path / "one.csv", processes=1).read_bytes()
+    assert calls == [n]
+    parts = fio.write_csv(df, tmp_path / "parts.csv", processes=processes).read_bytes()
+    assert calls[1] == n // processes   # the parent formats the first part, children the rest
+    assert parts == one
+    assert one.startswith(b"\xef\xbb\xbftime,") and one.count(b"\xef\xbb\xbf") == 1
+    assert fio._SHARED is None
+
+
 def test_write_report_shows_and_reports_every_stage(tmp_path, capsys):
     from crimegraph.report import STAGES, TABLES, write_report
 

@@ -10,10 +10,7 @@ with a :class:`LoadReport` that accounts for every row.
 from __future__ import annotations
 
 import html
-import multiprocessing as mp
-import os
 import re
-import sys
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -25,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._parallel import fork_context, fork_processes
 from .._validation import check_positive_int
 from ..exceptions import FormatError
 from ..identifiers import normalize_bank_card, normalize_id_number, normalize_phone
@@ -213,10 +211,8 @@ def _read_file(root: Path, p: Path) -> _Result:
 
 
 def _default_workers(n_files: int) -> int:
-    """Processes for reading: one per core for big cases where ``fork`` is safe (Linux)."""
-    if n_files < 200 or sys.platform != "linux" or "fork" not in mp.get_all_start_methods():
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Processes for reading: one per core (up to 8) for big cases where ``fork`` is safe (Linux)."""
+    return 1 if n_files < 200 else fork_processes()
 
 
 _GROUP_CHAT_RE = re.compile(r"(\d{5,}@chatroom)")
@@ -260,7 +256,7 @@ def _read_files(root: Path, files: list[Path], workers: int, progress: bool | No
         return
     tasks = _tasks(root, files)
     results: list[_Result | None] = [None] * len(files)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=fork_context()) as pool:
         futures = {pool.submit(_read_task, root, [files[i] for i in t]): t for t in tasks}
         bar = _progress_bar(len(files), progress)
         for fut in as_completed(futures):
