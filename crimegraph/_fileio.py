@@ -7,16 +7,16 @@ temporary file in the target folder, then replaces the target in one step.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._parallel import fork_context, fork_processes
+from ._parallel import fork_processes, run_forked
 from .exceptions import ExportError
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_csv"]
@@ -57,18 +57,11 @@ def atomic_write_text(path: str | PathLike[str], text: str) -> Path:
 #: Tables this long are formatted in several processes (pandas formats ~2 million cells a second).
 PARALLEL_ROWS = 200_000
 _PART_ROWS = 50_000   # at least this many rows per process
-_SHARED: pd.DataFrame | None = None   # the table being written, seen by forked children
 
 
 def _csv_bytes(df: pd.DataFrame, first: bool) -> bytes:
     text = _times_as_text(df).to_csv(index=False, header=first, lineterminator="\n")
     return text.encode("utf-8-sig" if first else "utf-8")
-
-
-def _csv_part(start: int, stop: int) -> bytes:
-    if _SHARED is None:   # only reachable if a child was not forked from write_csv
-        raise RuntimeError("internal error: no table to write in this process")
-    return _csv_bytes(_SHARED.iloc[start:stop], False)
 
 
 def write_csv(df: pd.DataFrame, path: str | PathLike[str], *, processes: int | None = None) -> Path:
@@ -78,19 +71,13 @@ def write_csv(df: pd.DataFrame, path: str | PathLike[str], *, processes: int | N
     parts at once (default: one per core, on Linux); the bytes are the same as
     formatting the whole table in one go.
     """
-    global _SHARED
     n = len(df)
     procs = min(fork_processes() if processes is None else max(1, processes), max(1, n // _PART_ROWS))
     if procs <= 1 or n < PARALLEL_ROWS:
         return atomic_write_bytes(path, _csv_bytes(df, True))
     bounds = np.linspace(0, n, procs + 1).astype(int).tolist()
-    _SHARED = df
-    try:
-        with ProcessPoolExecutor(max_workers=procs - 1, mp_context=fork_context()) as pool:
-            rest = [pool.submit(_csv_part, bounds[i], bounds[i + 1]) for i in range(1, procs)]
-            parts = [_csv_bytes(df.iloc[:bounds[1]], True)] + [f.result() for f in rest]
-    finally:
-        _SHARED = None
+    parts = run_forked([functools.partial(_csv_bytes, df.iloc[bounds[i]:bounds[i + 1]], i == 0)
+                        for i in range(procs)], processes=procs)
     return atomic_write_bytes(path, b"".join(parts))
 
 

@@ -8,6 +8,7 @@ the benchmark (``benchmarks/bench_report.py``) runs this same function.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     (['briefing.html', 'graph.gexf', 'graph.graphml', 'load_report.csv'], ['read', 'resolve', 'build'])
     """
     from ._fileio import write_csv
+    from ._parallel import run_forked
     from .analysis import Analysis
     from .community import detect_communities
     from .export import write_gexf, write_graphml, write_neo4j
@@ -101,7 +103,6 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     out_dir = Path(out)
     result = ReportResult(None, None)
     bar = _stage_bar(progress)
-    state: dict[str, Any] = {}
 
     def stage(name: str, fn: Callable[[], Any]) -> Any:
         if bar is not None:
@@ -144,9 +145,12 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
         def exports() -> list[Path]:
             G = analysis.graph.graph
-            state["neo4j"] = write_neo4j(G, out_dir / "neo4j")
-            return [write_graphml(G, out_dir / "graph.graphml"), write_gexf(G, out_dir / "graph.gexf"),
-                    out_dir / "neo4j"]
+            jobs = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf"),
+                    (write_neo4j, out_dir / "neo4j")]
+            # XML serialisation is slow in Python: on a big graph, write the files side by side
+            run_forked([functools.partial(fn, G, path) for fn, path in jobs],
+                       processes=None if G.number_of_edges() >= 5_000 else 1)
+            return [path for _, path in jobs]
 
         result.outputs += stage("exports", exports)
     finally:
