@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from .io.case import Case
@@ -143,12 +144,12 @@ def leaked_identities(case: Case, key_to_person: dict[str, str]) -> pd.DataFrame
 def _victim_leaves(case: Case, res: Resolution) -> set[str]:
     """Victims known only from postings: no payment, no address-book entry points at them."""
     p = res.persons
-    victims = set(p.loc[p["kind"] == "posted", "person_id"])
+    victims = set(p.loc[p["kind"] == "posted", "person_id"].tolist())
     if not victims:
         return victims
     tr = res.transfers
     if not tr.empty:
-        victims -= set(tr["payer"]) | set(tr["payee"])
+        victims -= set(tr["payer"].unique().tolist()) | set(tr["payee"].unique().tolist())
     k2p = res.key_to_person
     for phones, wechat_ids in zip(case.contacts["phones"].tolist(), case.contacts["wechat_ids"].tolist(), strict=True):
         for key in [f"phone:{x}" for x in phones.split(";") if x] + [f"wx:{w}" for w in wechat_ids.split(";") if w]:
@@ -249,10 +250,9 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
                     G.add_edge(f"person:{pid}", f"chat_group:{chat_id}", key="posted", type="posted",
                                identities=ids, otp_codes=int((grp["otp_codes"] != "").sum()),
                                source=src)
-        for r in leaks.itertuples(index=False):
-            owner = k2p.get(f"idn:{r.id_number}")
-            if owner in collapsed:
-                continue
+        owners = [k2p.get(f"idn:{i}") for i in leaks["id_number"].tolist()] if len(leaks) else []
+        shown = np.array([o not in collapsed for o in owners], dtype=bool)
+        for r in leaks[shown].itertuples(index=False):   # collapsed victims' leaks are counts, not edges
             u, v = f"person:{r.poster}", f"identity:{r.id_number}"
             if not G.has_node(v):
                 G.add_node(v, type="identity", label=r.id_number, source="")

@@ -20,6 +20,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._parallel import fork_context, fork_processes
@@ -345,11 +346,12 @@ def _dedupe_across(df: pd.DataFrame, by_file: dict[str, FileReport], keys: list[
                    reason: str) -> pd.DataFrame:
     if df.empty:
         return df
-    df = df.copy()
-    df["_owner"] = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
-    dup = df.duplicated(subset=keys, keep="first")
+    owner = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
+    dup = pd.DataFrame({k: owner if k == "_owner" else df[k] for k in keys}).duplicated(keep="first")
+    if not dup.any():
+        return df
     _count_skipped(df.loc[dup, "source_file"], by_file, reason)
-    return df.loc[~dup].drop(columns="_owner").reset_index(drop=True)
+    return df.loc[~dup].reset_index(drop=True)
 
 
 def _count_skipped(files: pd.Series, by_file: dict[str, FileReport], reason: str) -> None:
@@ -364,17 +366,30 @@ def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.Data
     """Keep one row per message; count on how many exports it was seen."""
     if df.empty:
         return df
-    copies = df.groupby("message_id", sort=False)["message_id"].transform("size")
-    dup = df.duplicated(subset=["message_id"], keep="first")
-    _count_skipped(df.loc[dup, "source_file"], by_file,
+    codes, uniques = pd.factorize(df["message_id"])
+    first = np.unique(codes, return_index=True)[1]   # each message's first copy, by message code
+    keep = np.zeros(len(df), dtype=bool)
+    keep[first] = True
+    _count_skipped(df.loc[~keep, "source_file"], by_file,
                    "duplicate: same message already loaded from another phone's export")
+    out = df.loc[keep].copy()
+    kept_codes = codes[keep]
+    out["copies"] = np.bincount(codes, minlength=len(uniques))[kept_codes].astype("int64")
     # fill sender details missing in the first copy (PyWxDump lacks nicknames) from later copies
-    out = df.loc[~dup].copy()
-    out["copies"] = copies[~dup].astype("int64")
     for col in ("sender_wxid", "sender_name", "chat_name"):
-        best = df.dropna(subset=[col]).drop_duplicates("message_id").set_index("message_id")[col]
-        out[col] = out[col].fillna(out["message_id"].map(best))
-    return out.sort_values(["chat_id", "time", "message_id"], kind="stable").reset_index(drop=True)
+        values = df[col].to_numpy(dtype=object)
+        known = np.flatnonzero(pd.notna(values))
+        best = np.full(len(uniques), None, dtype=object)
+        firsts = known[np.unique(codes[known], return_index=True)[1]]
+        best[codes[firsts]] = values[firsts]
+        mine = out[col].to_numpy(dtype=object)
+        out[col] = pd.Series(np.where(pd.notna(mine), mine, best[kept_codes]), index=out.index, dtype=object)
+    # order by chat, time, message id (codes sort like the text: chat ids by factorize, ids in C)
+    chat, _ = pd.factorize(out["chat_id"], sort=True)
+    chat = np.where(chat < 0, chat.max() + 1, chat)   # a message without a chat id sorts last
+    ids = out["message_id"].to_numpy(dtype=object).astype(str)
+    order = np.lexsort((ids, out["time"].dt.as_unit("ns").array.asi8, chat))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def _devices(root: Path, config: dict[str, Any], owners: dict[str, dict[str, set[str]]],
