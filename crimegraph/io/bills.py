@@ -136,13 +136,14 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
         good_lines: list[int] = []
         for line, values in rows[hdr + 1:]:
             report.rows_read += 1
-            filled = sum(v is not None and str(v).strip() != "" for v in values)
-            if filled == 0:
+            first = values[0] if values else None
+            if not (isinstance(first, str) and first.strip()) and \
+                    not any(v is not None and str(v).strip() != "" for v in values):
                 report.skip("blank row")
                 continue
-            if len([v for v in values if v is not None]) < 9:
-                report.reject(line, f"truncated row: {len([v for v in values if v is not None])} "
-                                    "of 11 cells filled", repr(values))
+            cells = len(values) - values.count(None)
+            if cells < 9:
+                report.reject(line, f"truncated row: {cells} of 11 cells filled", repr(values))
                 continue
             good.append(list(values))
             good_lines.append(line)
