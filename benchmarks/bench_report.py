@@ -125,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(tempfile.mkdtemp(prefix="crimegraph-report-"))
     rows: list[dict[str, object]] = []
 
+    reading: dict[str, float] = {}
+
     def on_stage(name: str, seconds: float) -> None:
+        if name == "read":   # later forked writers share the parent's pages and would count them
+            reading["worker_peak_mb"] = worker_peak_mb()
         rows.append({"stage": name, "seconds": round(seconds, 2), "peak_mb": round(peak_mb(), 0)})
         print(f"  {name:<12} {seconds:8.2f} s   peak {peak_mb():8.0f} MB", flush=True)
 
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     result = write_report(case_dir, report_dir, seed=0, progress=args.progress or None, on_stage=on_stage)
     total = time.perf_counter() - t_all
-    worker_peak = worker_peak_mb()   # before the floor and the browser start other children
+    worker_peak = reading.get("worker_peak_mb", 0.0)
     workers = _default_workers(len([p for p in case_dir.rglob("*") if p.is_file()]))
     analysis = result.analysis
     case, cg, proj = analysis.case, analysis.graph, analysis.projection

@@ -463,9 +463,9 @@ _PERSON_COLUMNS = ("names", "nicknames", "aliases", "phones", "wechat_ids", "ali
                    "id_numbers", "devices")
 
 
-def _join_runs(groups: np.ndarray, values: np.ndarray, *, distinct: bool = True
+def _join_runs(groups: np.ndarray, values: np.ndarray, *, distinct: bool = True, sep: str = ";"
                ) -> tuple[np.ndarray, np.ndarray]:
-    """``;``-join the ``values`` of each run of equal ``groups`` (runs are contiguous):
+    """Join (with ``sep``) the ``values`` of each run of equal ``groups`` (runs are contiguous):
     the group of each run and its text; ``distinct`` values sorted, else all in order.
     Runs of one value (most of them) need no Python."""
     if len(groups) == 0:
@@ -478,12 +478,12 @@ def _join_runs(groups: np.ndarray, values: np.ndarray, *, distinct: bool = True
         a, b = values[starts[two]], values[starts[two] + 1]
         if distinct:
             a, b = np.where(a <= b, a, b), np.where(a <= b, b, a)
-            joined[two] = np.where(a == b, a, a + ";" + b)
+            joined[two] = np.where(a == b, a, a + sep + b)
         else:
-            joined[two] = a + ";" + b
+            joined[two] = a + sep + b
     for i in np.flatnonzero(ends - starts > 2).tolist():
         run = values[starts[i]:ends[i]].tolist()
-        joined[i] = ";".join(sorted(set(run)) if distinct else run)
+        joined[i] = sep.join(sorted(set(run)) if distinct else run)
     return groups[starts], joined
 
 

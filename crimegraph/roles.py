@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .graph import CaseGraph
@@ -90,7 +91,6 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
     """
     G = cg.graph
     in_graph = sorted(n for n, d in G.nodes(data=True) if d["type"] == "person")
-    persons = sorted(in_graph + [f"person:{p}" for p in cg.collapsed])
     label = {n: G.nodes[n]["label"] for n in in_graph}
     ids_posted: Counter[str] = Counter()
     otps: Counter[str] = Counter()
@@ -203,15 +203,15 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
         evidence[p].append(line)
         role[p], conf[p] = "resale", round(min(0.6 + 0.1 * n + 0.1 * len(bought) + 0.1 * len(talked), 0.95), 2)
 
-    # 4. victims, other, unknown
-    posters_of = _posters_of_victims(cg)
-    for p in persons:
+    # 4. victims, other, unknown (victims left out of a compact graph: in bulk, below)
+    posted = [p for p in in_graph if p not in role and G.nodes[p].get("kind") == "posted"]
+    posters_of = _posters_of_victims(cg, [p[7:] for p in posted], label) if posted else {}
+    for p in in_graph:
         if p in role:
             continue
-        if p[7:] in cg.collapsed or G.nodes[p].get("kind") == "posted":
+        if G.nodes[p].get("kind") == "posted":
             role[p], conf[p] = "victim", 0.95
-            evidence[p].append("identity posted by " + ", ".join(f"{label[u]} ({u[7:]})"
-                                                                   for u in posters_of.get(p[7:], ())))
+            evidence[p].append("identity posted by " + posters_of.get(p[7:], ""))
         elif degree[p] >= 2 or G.nodes[p].get("kind") == "device_owner":
             role[p], conf[p] = "other", 0.6
             evidence[p].append(f"{degree[p]} contacts/payments/chats, no part in the chain")
@@ -232,12 +232,16 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
             if ms:
                 crew[p] = ms[0]
                 break
+    columns = ["person_id", "label", "role", "confidence", "crew", "ids_posted", "otp_codes", "evidence"]
+    table = pd.DataFrame([{"person_id": p[7:], "label": label[p], "role": role[p], "confidence": conf[p],
+                           "crew": crew[p][7:] if p in crew else "", "ids_posted": ids_posted[p],
+                           "otp_codes": otps[p], "evidence": "; ".join(evidence[p])} for p in in_graph],
+                         columns=columns)
     if cg.collapsed:
-        label.update(_victim_labels(cg))
-    rows = [{"person_id": p[7:], "label": label[p], "role": role[p], "confidence": conf[p],
-             "crew": crew[p][7:] if p in crew else "", "ids_posted": ids_posted[p], "otp_codes": otps[p],
-             "evidence": "; ".join(evidence[p])} for p in persons]
-    return RoleResult(pd.DataFrame(rows), {"commission_max": commission_max, "sale_min": sale_min})
+        table = pd.concat([table, _collapsed_victims(cg, label)[columns]], ignore_index=True)
+        table = table.iloc[np.argsort(table["person_id"].to_numpy(dtype=object).astype(str), kind="stable")]
+        table = table.reset_index(drop=True)
+    return RoleResult(table, {"commission_max": commission_max, "sale_min": sale_min})
 
 
 def decimal_sums(frame: pd.DataFrame, by: list[str], column: str = "amount") -> dict[Any, Decimal]:
@@ -274,31 +278,39 @@ def _payment_degree(cg: CaseGraph) -> Counter[str]:
     return out
 
 
-def _posters_of_victims(cg: CaseGraph) -> dict[str, list[str]]:
-    """Victim person id -> sorted poster nodes of its ID numbers."""
+def _posters_of_victims(cg: CaseGraph, victims: list[str], label: dict[str, str]) -> dict[str, str]:
+    """Victim person id -> ``label (id)`` of the posters of its ID numbers, sorted by poster id."""
+    from .resolve import _join_runs
+
     p = cg.persons
-    v = p.loc[p["kind"] == "posted", ["person_id", "id_numbers"]]
+    v = p.loc[p["person_id"].isin(victims), ["person_id", "id_numbers"]]
     leaks = cg.leaks
     if v.empty or leaks.empty:
         return {}
     v = v.assign(id_number=v["id_numbers"].str.split(";")).explode("id_number")
     j = v.merge(leaks[["id_number", "poster"]], on="id_number").drop_duplicates(["person_id", "poster"])
-    j = j.sort_values(["person_id", "poster"], kind="stable")
-    out: dict[str, list[str]] = defaultdict(list)
-    for pid, poster in zip(j["person_id"].tolist(), j["poster"].tolist(), strict=True):
-        out[pid].append(f"person:{poster}")
-    return out
+    pid, poster = j["person_id"].to_numpy(dtype=object), j["poster"].to_numpy(dtype=object)
+    order = np.lexsort((poster.astype(str), pid.astype(str)))
+    pid, poster = pid[order], poster[order]
+    text = np.array([f"{label.get('person:' + q, q)} ({q})" for q in poster.tolist()], dtype=object)
+    who, joined = _join_runs(pid, text, distinct=False, sep=", ")
+    return dict(zip(who.tolist(), joined.tolist(), strict=True))
 
 
-def _victim_labels(cg: CaseGraph) -> dict[str, str]:
-    """Labels of the victims left out of a compact graph (as the graph would label them)."""
+def _collapsed_victims(cg: CaseGraph, label: dict[str, str]) -> pd.DataFrame:
+    """Role rows of the victims left out of a compact graph: only known from postings, so
+    victims; labelled as the graph would label them (crimegraph.graph._label)."""
     p = cg.persons
-    p = p.loc[p["person_id"].isin(cg.collapsed), ["person_id", "names", "nicknames", "aliases"]]
-    out = {}
-    for pid, names, nicks, aliases in zip(*(p[c].tolist() for c in p.columns), strict=True):
-        first = names or nicks or aliases   # as crimegraph.graph._label
-        out[f"person:{pid}"] = first.split(";")[0] if first else pid
-    return out
+    v = p.loc[p["person_id"].isin(cg.collapsed), ["person_id", "names", "nicknames", "aliases"]]
+    first = v["names"].where(v["names"] != "", v["nicknames"])
+    first = first.where(first != "", v["aliases"])
+    names = first.str.split(";", n=1).str[0]
+    pids = v["person_id"].tolist()
+    posters = _posters_of_victims(cg, pids, label)
+    return pd.DataFrame({
+        "person_id": pids, "label": names.where(names != "", v["person_id"]).tolist(), "role": "victim",
+        "confidence": 0.95, "crew": "", "ids_posted": 0, "otp_codes": 0,
+        "evidence": ["identity posted by " + posters.get(q, "") for q in pids]})
 
 
 def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.DataFrame]:
