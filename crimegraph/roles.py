@@ -340,12 +340,12 @@ def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.Data
             count.update(mine.groupby(col, sort=False).size().to_dict())
         pair = decimal_sums(done, ["payer", "payee"])
     t = roles.table
+    ids = t["person_id"].tolist()
+    zero = Decimal("0")
     per_person = pd.DataFrame({
         "person_id": t["person_id"],
-        "money_in": [inc.get(p, Decimal("0")) for p in t["person_id"]],
-        "money_out": [out.get(p, Decimal("0")) for p in t["person_id"]],
-        "payments_in": [n_in.get(p, 0) for p in t["person_id"]],
-        "payments_out": [n_out.get(p, 0) for p in t["person_id"]],
+        "money_in": [inc.get(p, zero) for p in ids], "money_out": [out.get(p, zero) for p in ids],
+        "payments_in": [n_in.get(p, 0) for p in ids], "payments_out": [n_out.get(p, 0) for p in ids],
     })
     rows = []
     role = dict(zip(t["person_id"].tolist(), t["role"].tolist(), strict=True))

@@ -27,10 +27,12 @@ after recovery, given the arrests already chosen.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import networkx as nx
 import pandas as pd
@@ -65,33 +67,53 @@ class ChainModel:
         nodes = set(self.crews) | {p for ps in self.crews.values() for p in ps} | {r for r, _ in self.sales}
         return sorted(nodes)
 
+    @functools.cached_property
+    def _flows(self) -> dict[str, Any]:
+        """What ``harm`` needs that does not depend on who is removed (the model is not
+        changed after :func:`chain_model` builds it)."""
+        buyers: dict[str, set[str]] = defaultdict(set)
+        crew_sales: dict[str, Any] = defaultdict(int)
+        for (r, m), v in self.sales.items():
+            buyers[m].add(r)
+            crew_sales[m] += v
+        crews_of: dict[str, set[str]] = defaultdict(set)
+        for m, pushers in self.crews.items():
+            for p in pushers:
+                crews_of[p].add(m)
+        return {"buyers": buyers, "sales": crew_sales, "crews_of": crews_of,
+                "ids": {m: sum(self.identities.get(p, 0) for p in ps) for m, ps in self.crews.items()},
+                "comm": {m: sum(self.commissions.get(p, 0.0) for p in ps) for m, ps in self.crews.items()},
+                "size": {m: len(set(ps)) for m, ps in self.crews.items()}}
+
     def harm(self, removed: Iterable[Hashable]) -> dict[str, float]:
         """Identities and money still flowing after ``removed`` are arrested, after recovery."""
         gone = {str(x) for x in removed}
         takeover = self.params.get("pusher_takeover", 1.0)
         m_rec = self.params.get("merchant_recovery", 0.3)
         r_rec = self.params.get("resale_recovery", 0.5)
-        buyers: dict[str, set[str]] = defaultdict(set)
-        for r, m in self.sales:
-            buyers[m].add(r)
+        f = self._flows
+        buyers = f["buyers"]
+        gone_from: dict[str, list[str]] = defaultdict(list)   # crew -> its arrested pushers
+        for p in gone:
+            for m in f["crews_of"].get(p, ()):
+                gone_from[m].append(p)
         ids_left = money_left = 0.0
         for m, pushers in self.crews.items():
-            crew_ids = sum(self.identities.get(p, 0) for p in pushers)
-            crew_comm = sum(self.commissions.get(p, 0.0) for p in pushers)
             if not pushers:
                 continue
-            left = [p for p in pushers if p not in gone]
-            if left:
-                lost = sum(self.identities.get(p, 0) for p in pushers if p in gone)
+            crew_ids, crew_comm = f["ids"][m], f["comm"][m]
+            arrested = gone_from.get(m, [])
+            if len(arrested) < f["size"][m]:   # pushers left
+                lost = sum(self.identities.get(p, 0) * pushers.count(p) for p in arrested)
                 capacity = 1.0 - (lost * (1 - takeover) / crew_ids if crew_ids else 0.0)
             else:
                 capacity = 0.0
             if m in gone:
-                alive = [x for x in sorted(self.reach.get(m, ())) if x not in gone]
+                alive = [x for x in self.reach.get(m, ()) if x not in gone]
                 capacity *= m_rec if alive else 0.0
             ids_left += crew_ids * capacity
             money_left += crew_comm * capacity
-            crew_sales = sum(v for (r, mm), v in self.sales.items() if mm == m)
+            crew_sales = f["sales"].get(m, 0)
             if crew_sales:
                 own = buyers[m]
                 if own - gone:
