@@ -536,3 +536,20 @@ def test_read_tasks_keep_a_group_chat_in_one_worker(tmp_path):
     assert [0, 3, 4] in tasks and [6] in tasks
     sizes = [sum(files[i].stat().st_size for i in t) for t in tasks]
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_chat_export_whose_every_row_is_rejected_still_accounts(tmp_path):
+    """All rows with unreadable times: each is rejected, the file is read (not failed)."""
+    from crimegraph.io import read_memotrace
+    from crimegraph.io.chats import MEMOTRACE_HEADER
+
+    folder = tmp_path / "S1" / "聊天记录" / "群(12345678@chatroom)"
+    folder.mkdir(parents=True)
+    rows = [",".join(MEMOTRACE_HEADER),
+            "1,1,1,0,0,not-a-time,2,李桂兰 450103195502141219,also-not-a-time",
+            "2,1,1,0,0,9999-99-99,2,hello,??"]
+    p = folder / "群_utf8.csv"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    res = read_memotrace(p)
+    assert res.report.rows_read == 2 and res.report.rejected == 2 and res.report.accepted == 0
+    assert res.frame.empty and "id_numbers" in res.frame.columns

@@ -149,7 +149,8 @@ def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str
     df["content"] = pd.Series(content, dtype=object)
     ext = [_extract_cached(c) if c and t != "system" else _NONE_FOUND
            for c, t in zip(content, df["msg_type"].tolist(), strict=True)]
-    for col, values in zip(_EXTRACTED, zip(*ext, strict=True), strict=True):
+    found = list(zip(*ext, strict=True)) or [()] * len(_EXTRACTED)   # no rows left: empty columns
+    for col, values in zip(_EXTRACTED, found, strict=True):
         df[col] = pd.Series(values, dtype=object)
     df["message_id"] = message_ids(df)
     df["copies"] = 1
