@@ -31,6 +31,7 @@ import pandas as pd
 
 from .graph import CaseGraph
 from .io._common import map_unique
+from .resolve import _join_runs
 
 __all__ = ["ROLES", "RoleResult", "infer_roles", "money_flows"]
 
@@ -280,8 +281,6 @@ def _payment_degree(cg: CaseGraph) -> Counter[str]:
 
 def _posters_of_victims(cg: CaseGraph, victims: list[str], label: dict[str, str]) -> dict[str, str]:
     """Victim person id -> ``label (id)`` of the posters of its ID numbers, sorted by poster id."""
-    from .resolve import _join_runs
-
     p = cg.persons
     v = p.loc[p["person_id"].isin(victims), ["person_id", "id_numbers"]]
     leaks = cg.leaks
