@@ -37,7 +37,7 @@ from .io.case import Case
 from .resolve import Resolution, resolve_entities
 
 __all__ = ["NODE_TYPES", "EDGE_TYPES", "DETAILS", "CaseGraph", "build_graph", "to_frames", "from_frames",
-           "suspect_projection", "leaked_identities", "person_payments", "is_person_ref"]
+           "suspect_projection", "leaked_identities", "person_payments", "is_person_ref", "person_ref_mask"]
 
 #: ``full``: every payment an edge, every victim a node; ``compact``: payments
 #: summed per (payer, payee) and victims known only from postings kept as counts
@@ -109,17 +109,23 @@ def is_person_ref(ref: str) -> bool:
     return ":" not in ref
 
 
+def person_ref_mask(refs: pd.Series | np.ndarray) -> np.ndarray:
+    """:func:`is_person_ref` for a whole column, decided once per distinct reference
+    (a missing reference is not a person)."""
+    codes, uniques = pd.factorize(np.asarray(refs, dtype=object))
+    person = np.fromiter((":" not in u for u in uniques.tolist()), dtype=bool, count=len(uniques))
+    return np.append(person, False)[codes]
+
+
 def person_payments(transfers: pd.DataFrame) -> pd.DataFrame:
     """Completed payments between two persons (see :attr:`CaseGraph.payments`)."""
     cols = ["payer", "payee", "amount", "yuan", "kind"]
     if transfers.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    t = transfers[transfers["completed"].astype(bool)]
-    both = ~(t["payer"].str.contains(":", regex=False) | t["payee"].str.contains(":", regex=False))
-    t = t[both]
-    out = pd.DataFrame({"payer": t["payer"].to_numpy(dtype=object), "payee": t["payee"].to_numpy(dtype=object),
-                        "amount": t["amount"].to_numpy(dtype=object),
-                        "kind": t["kind"].fillna("").to_numpy(dtype=object)})
+    keep = (transfers["completed"].astype(bool).to_numpy() & person_ref_mask(transfers["payer"])
+            & person_ref_mask(transfers["payee"]))
+    out = pd.DataFrame({c: transfers[c].to_numpy(dtype=object)[keep] for c in ("payer", "payee", "amount", "kind")})
+    out["kind"] = out["kind"].fillna("")
     out["yuan"] = out["amount"].astype(float)
     return out[cols]
 
@@ -396,7 +402,6 @@ def suspect_projection(cg: CaseGraph, *, money_weight: float = 1.0, group_weight
         H.add_node(n, label=G.nodes[n]["label"])
     w: dict[tuple[str, str], float] = defaultdict(float)
     members: dict[str, list[str]] = defaultdict(list)
-    money: dict[tuple[str, str], float] = defaultdict(float)
     for u, v, d in G.edges(data=True):
         t = d["type"]
         if t == "member_of" and u in H:
@@ -404,11 +409,7 @@ def suspect_projection(cg: CaseGraph, *, money_weight: float = 1.0, group_weight
         elif t in ("contact", "direct_chat") and u in H and v in H and u != v:
             a, b = (u, v) if u < v else (v, u)
             w[(a, b)] += contact_weight if t == "contact" else chat_weight
-    pay = cg.payments   # completed payments, whichever graph detail
-    for payer, payee, yuan in zip(pay["payer"].tolist(), pay["payee"].tolist(), pay["yuan"].tolist(), strict=True):
-        u, v = f"person:{payer}", f"person:{payee}"
-        if u != v and u in H and v in H:
-            money[(u, v) if u < v else (v, u)] += yuan
+    money = _money_between(cg.payments, {n[7:] for n in keep})   # whichever graph detail
     for _g, ms in sorted(members.items()):
         ms = sorted(set(ms))
         for i, a in enumerate(ms):
@@ -420,3 +421,21 @@ def suspect_projection(cg: CaseGraph, *, money_weight: float = 1.0, group_weight
         if weight > 0:
             H.add_edge(a, b, weight=weight)
     return H
+
+
+def _money_between(pay: pd.DataFrame, persons: set[str]) -> dict[tuple[str, str], float]:
+    """Yuan paid either way between two different ``persons``, per node pair ``(a, b)``
+    with ``a < b``; each pair summed in payment order (the same floats as a loop)."""
+    n = len(pay)
+    if n == 0:
+        return {}
+    codes, names = pd.factorize(np.concatenate([pay["payer"].to_numpy(dtype=object),
+                                                pay["payee"].to_numpy(dtype=object)]), sort=True)
+    known = np.append(np.fromiter((x in persons for x in names.tolist()), dtype=bool, count=len(names)), False)
+    payer, payee = codes[:n], codes[n:]
+    keep = known[payer] & known[payee] & (payer != payee)
+    lo, hi = np.minimum(payer, payee)[keep], np.maximum(payer, payee)[keep]   # codes sort like the ids
+    pair, firsts = pd.factorize(lo.astype(np.int64) * len(names) + hi)
+    sums = np.bincount(pair, weights=pay["yuan"].to_numpy(dtype=float)[keep], minlength=len(firsts))
+    a, b = names[firsts // len(names)].tolist(), names[firsts % len(names)].tolist()   # adds in row order, like +=
+    return {(f"person:{x}", f"person:{y}"): s for x, y, s in zip(a, b, sums.tolist(), strict=True)}

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .graph import CaseGraph
+from .graph import CaseGraph, is_person_ref, person_ref_mask
 from .io._common import map_unique
 from .resolve import _join_runs
 
@@ -62,9 +62,18 @@ class RoleResult:
         return f"<div><b>Roles</b><table>{rows}</table></div>"
 
 
-def _fmt_range(amounts: list[Decimal]) -> str:
-    lo, hi = min(amounts), max(amounts)
+def _fmt_range(lo: Decimal, hi: Decimal) -> str:
     return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+
+
+@dataclass(frozen=True)
+class _Paid:
+    """Small payments from one payer to one payee: how many, smallest, largest (the first
+    of equal amounts in payment order, as ``min``/``max`` of the list would give)."""
+
+    n: int
+    lo: Decimal
+    hi: Decimal
 
 
 def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float = 200.0) -> RoleResult:
@@ -98,7 +107,6 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
     posted_in: dict[str, Counter[str]] = defaultdict(Counter)
     members: dict[str, set[str]] = defaultdict(set)
     groups_of: dict[str, set[str]] = defaultdict(set)
-    small_in: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     big_in: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     big_out: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     degree: Counter[str] = _payment_degree(cg)
@@ -120,13 +128,14 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
             chats[v].add(u)
     cmax, smin = Decimal(str(commission_max)), Decimal(str(sale_min))
     pay = cg.payments
-    for payer, payee, amt, kind in zip(pay["payer"].tolist(), pay["payee"].tolist(), pay["amount"].tolist(), pay["kind"].tolist(), strict=True):
+    amount = pay["amount"].to_numpy(dtype=object)
+    red = np.array(map_unique(pay["kind"], lambda k: "红包" in (k or "")), dtype=bool).reshape(-1)
+    small_in = _small_payments(pay, (amount <= cmax) & ~red)   # red packets are social, not commissions
+    big = pay[amount >= smin]
+    for payer, payee, amt in zip(big["payer"].tolist(), big["payee"].tolist(), big["amount"].tolist(), strict=True):
         u, v = f"person:{payer}", f"person:{payee}"
-        if amt <= cmax and "红包" not in kind:
-            small_in[v][u].append(amt)   # red packets are social, not commissions
-        if amt >= smin:
-            big_in[v][u].append(amt)
-            big_out[u][v].append(amt)
+        big_in[v][u].append(amt)
+        big_out[u][v].append(amt)
     id_groups = {g for p in posted_in for g in posted_in[p]}
     glabel = {g: G.nodes[g].get("label", g) for g in id_groups}
 
@@ -147,8 +156,8 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
         score = 0.55 + min(0.25, 0.05 * math.log2(1 + ids_posted[p]))
         if payers:
             score += 0.15
-            for q, amts in sorted(payers.items(), key=lambda x: -len(x[1]))[:2]:
-                evidence[p].append(f"received {len(amts)} payments of {_fmt_range(amts)} yuan from "
+            for q, paid in sorted(payers.items(), key=lambda x: -x[1].n)[:2]:
+                evidence[p].append(f"received {paid.n} payments of {_fmt_range(paid.lo, paid.hi)} yuan from "
                                    f"{label[q]} ({q[7:]})")
         role[p], conf[p] = "pusher", round(min(score, 0.99), 2)
 
@@ -173,8 +182,9 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
             evidence[p].append(f"member of {', '.join(glabel[g] for g in sorted(groups))}, where "
                                f"{n_posts} ID numbers were posted by others")
         if paid:
-            amts = [a for q in paid for a in small_in[q][p]]
-            evidence[p].append(f"paid {len(amts)} small amounts ({_fmt_range(amts)} yuan) to "
+            each = [small_in[q][p] for q in paid]
+            lo, hi = min(e.lo for e in each), max(e.hi for e in each)
+            evidence[p].append(f"paid {sum(e.n for e in each)} small amounts ({_fmt_range(lo, hi)} yuan) to "
                                f"{len(paid)} posters")
         if big_in[p]:
             total = sum(sum(a) for a in big_in[p].values())
@@ -205,8 +215,10 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
         role[p], conf[p] = "resale", round(min(0.6 + 0.1 * n + 0.1 * len(bought) + 0.1 * len(talked), 0.95), 2)
 
     # 4. victims, other, unknown (victims left out of a compact graph: in bulk, below)
-    posted = [p for p in in_graph if p not in role and G.nodes[p].get("kind") == "posted"]
-    posters_of = _posters_of_victims(cg, [p[7:] for p in posted], label) if posted else {}
+    posted = [p[7:] for p in in_graph if p not in role and G.nodes[p].get("kind") == "posted"]
+    rows = np.flatnonzero(cg.persons["person_id"].isin(posted).to_numpy())
+    who, texts = _posters_of_victims(cg, rows, label)
+    posters_of = dict(zip(cg.persons["person_id"].to_numpy(dtype=object)[who].tolist(), texts.tolist(), strict=True))
     for p in in_graph:
         if p in role:
             continue
@@ -224,7 +236,7 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
     for p in merchants:
         crew[p] = p
     for p in pushers:
-        payers = {q: len(a) for q, a in small_in[p].items() if q in merchants}
+        payers = {q: a.n for q, a in small_in[p].items() if q in merchants}
         if payers:
             crew[p] = max(sorted(payers), key=lambda q: payers[q])
             continue
@@ -250,11 +262,11 @@ def decimal_sums(frame: pd.DataFrame, by: list[str], column: str = "amount") -> 
     Python sums only when an amount has finer precision)."""
     if frame.empty:
         return {}
-    cents = pd.Series(map_unique(frame[column], _cents), index=frame.index, dtype=object)
-    if cents.isna().any():
+    cents = _cents_column(frame[column])
+    if cents is None:
         g = frame.groupby(by, sort=False)[column]
         return g.agg(lambda s: sum(s, Decimal("0"))).to_dict()
-    sums = cents.astype("int64").groupby([frame[c] for c in by], sort=False).sum()
+    sums = pd.Series(cents).groupby([frame[c].to_numpy() for c in by], sort=False).sum()
     return {k: Decimal(int(v)).scaleb(-2) for k, v in sums.items()}
 
 
@@ -265,6 +277,65 @@ def _cents(a: Any) -> int | None:
     return int(c) if c == c.to_integral_value() else None
 
 
+def _cents_column(amounts: pd.Series) -> np.ndarray | None:
+    """Whole cents (int64) of each amount, or None when one is missing or finer than a cent.
+    Decided once per distinct amount."""
+    codes, uniques = pd.factorize(amounts.to_numpy(dtype=object))
+    table = [_cents(a) for a in uniques.tolist()]
+    if (codes < 0).any() or None in table:
+        return None
+    return np.array(table, dtype=np.int64)[codes]
+
+
+def _money_in_cents(done: pd.DataFrame, cents: np.ndarray, ids: list[str]
+                    ) -> tuple[dict[tuple[str, str], Decimal], dict[str, list[Any]]]:
+    """:func:`money_flows` on whole cents: sums per (payer, payee) and the per-person
+    columns in the order of ``ids``."""
+    payer_codes, payers = pd.factorize(done["payer"].to_numpy(dtype=object))
+    payee_codes, payees = pd.factorize(done["payee"].to_numpy(dtype=object))
+    columns: dict[str, list[Any]] = {}
+    position = {p: i for i, p in enumerate(ids)}
+    for codes, refs, total, count in ((payee_codes, payees, "money_in", "payments_in"),
+                                      (payer_codes, payers, "money_out", "payments_out")):
+        ok = codes >= 0
+        sums = np.zeros(len(refs), dtype=np.int64)
+        np.add.at(sums, codes[ok], cents[ok])
+        n = np.bincount(codes[ok], minlength=len(refs))
+        at = np.full(len(ids), -1, dtype=np.int64)   # row of each person in refs; -1: no payments
+        for i, r in enumerate(refs.tolist()):
+            if r in position:
+                at[position[r]] = i
+        money = np.append(np.array([Decimal(v).scaleb(-2) for v in sums.tolist()], dtype=object), Decimal("0"))
+        columns[total] = money[at].tolist()
+        columns[count] = np.append(n, 0)[at].tolist()
+    both = (payer_codes >= 0) & (payee_codes >= 0)
+    key, firsts = pd.factorize(payer_codes[both].astype(np.int64) * len(payees) + payee_codes[both])
+    sums = np.zeros(len(firsts), dtype=np.int64)
+    np.add.at(sums, key, cents[both])
+    a, b = payers[firsts // len(payees)].tolist(), payees[firsts % len(payees)].tolist()
+    pair = {(x, y): Decimal(v).scaleb(-2) for x, y, v in zip(a, b, sums.tolist(), strict=True)}
+    return pair, {k: columns[k] for k in ("money_in", "money_out", "payments_in", "payments_out")}
+
+
+def _small_payments(pay: pd.DataFrame, small: np.ndarray) -> defaultdict[str, dict[str, _Paid]]:
+    """payee node -> payer node -> :class:`_Paid`, over the payments where ``small``."""
+    out: defaultdict[str, dict[str, _Paid]] = defaultdict(dict)
+    rows = np.flatnonzero(small)
+    if len(rows) == 0:
+        return out
+    codes, names = pd.factorize(np.concatenate([pay["payee"].to_numpy(dtype=object)[rows],
+                                                pay["payer"].to_numpy(dtype=object)[rows]]))
+    pair, firsts = pd.factorize(codes[:len(rows)].astype(np.int64) * len(names) + codes[len(rows):])
+    yuan, amount = pay["yuan"].to_numpy(dtype=float)[rows], pay["amount"].to_numpy(dtype=object)[rows]
+    n = np.bincount(pair, minlength=len(firsts))
+    by_pair = pd.Series(yuan).groupby(pair, sort=True)   # pairs 0, 1, ...: first smallest / largest
+    lo, hi = by_pair.idxmin().to_numpy(), by_pair.idxmax().to_numpy()
+    payee, payer = names[firsts // len(names)].tolist(), names[firsts % len(names)].tolist()
+    for v, u, k, a, b in zip(payee, payer, n.tolist(), amount[lo].tolist(), amount[hi].tolist(), strict=True):
+        out[f"person:{v}"][f"person:{u}"] = _Paid(k, a, b)
+    return out
+
+
 def _payment_degree(cg: CaseGraph) -> Counter[str]:
     """Payments (any status, any counterparty) each person node took part in."""
     tr = cg.resolution.transfers
@@ -272,44 +343,62 @@ def _payment_degree(cg: CaseGraph) -> Counter[str]:
     if tr.empty:
         return out
     for col in ("payer", "payee"):
-        refs = tr[col]
-        counts = refs[~refs.str.contains(":", regex=False)].value_counts()
-        for ref, n in counts.items():
-            out[f"person:{ref}"] += int(n)
+        for ref, n in tr[col].value_counts(sort=False).items():
+            if is_person_ref(ref):
+                out[f"person:{ref}"] += int(n)
     return out
 
 
-def _posters_of_victims(cg: CaseGraph, victims: list[str], label: dict[str, str]) -> dict[str, str]:
-    """Victim person id -> ``label (id)`` of the posters of its ID numbers, sorted by poster id."""
-    p = cg.persons
-    v = p.loc[p["person_id"].isin(victims), ["person_id", "id_numbers"]]
-    leaks = cg.leaks
-    if v.empty or leaks.empty:
-        return {}
-    v = v.assign(id_number=v["id_numbers"].str.split(";")).explode("id_number")
-    j = v.merge(leaks[["id_number", "poster"]], on="id_number").drop_duplicates(["person_id", "poster"])
-    pid, poster = j["person_id"].to_numpy(dtype=object), j["poster"].to_numpy(dtype=object)
-    order = np.lexsort((poster.astype(str), pid.astype(str)))
-    pid, poster = pid[order], poster[order]
-    text = np.array([f"{label.get('person:' + q, q)} ({q})" for q in poster.tolist()], dtype=object)
-    who, joined = _join_runs(pid, text, distinct=False, sep=", ")
-    return dict(zip(who.tolist(), joined.tolist(), strict=True))
+def _posters_of_victims(cg: CaseGraph, rows: np.ndarray, label: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Victims (positions ``rows`` in ``cg.persons``) whose ID numbers were posted, and for
+    each ``label (id)`` of the posters, sorted by poster id: (positions, texts)."""
+    p, leaks = cg.persons, cg.leaks
+    none = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+    if len(rows) == 0 or leaks.empty:
+        return none
+    ids = p["id_numbers"].to_numpy(dtype=object)[rows]
+    many = np.flatnonzero([";" in s for s in ids.tolist()])
+    if len(many):   # a person with several ID numbers: one row per number
+        split = [s.split(";") for s in ids[many].tolist()]
+        extra_rows = np.repeat(rows[many], [len(s) for s in split])
+        rows = np.concatenate([np.delete(rows, many), extra_rows])
+        ids = np.concatenate([np.delete(ids, many), np.array([x for s in split for x in s], dtype=object)])
+    id_codes, id_uniques = pd.factorize(np.concatenate([ids, leaks["id_number"].to_numpy(dtype=object)]))
+    mine, leaked = id_codes[:len(ids)], id_codes[len(ids):]
+    # every (victim, leak) pair with the same ID number: sort both sides by number, pair the runs
+    by_mine, by_leak = np.argsort(mine, kind="stable"), np.argsort(leaked, kind="stable")
+    lo = np.searchsorted(leaked[by_leak], mine[by_mine], side="left")
+    hi = np.searchsorted(leaked[by_leak], mine[by_mine], side="right")
+    n = hi - lo
+    victim = np.repeat(rows[by_mine], n)
+    leak = by_leak[np.repeat(lo - np.cumsum(np.r_[0, n[:-1]]), n) + np.arange(n.sum())]
+    poster_codes, posters = pd.factorize(leaks["poster"].to_numpy(dtype=object)[leak], sort=True)
+    pair = np.sort(victim.astype(np.int64) * max(len(posters), 1) + poster_codes)   # by victim, then poster id
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]]]
+    victim, poster_codes = pair // max(len(posters), 1), pair % max(len(posters), 1)
+    text = np.array([f"{label.get('person:' + q, q)} ({q})" for q in posters.tolist()], dtype=object)
+    return _join_runs(victim, text[poster_codes], distinct=False, sep=", ")
 
 
 def _collapsed_victims(cg: CaseGraph, label: dict[str, str]) -> pd.DataFrame:
     """Role rows of the victims left out of a compact graph: only known from postings, so
     victims; labelled as the graph would label them (crimegraph.graph._label)."""
     p = cg.persons
-    v = p.loc[p["person_id"].isin(cg.collapsed), ["person_id", "names", "nicknames", "aliases"]]
-    first = v["names"].where(v["names"] != "", v["nicknames"])
-    first = first.where(first != "", v["aliases"])
-    names = first.str.split(";", n=1).str[0]
-    pids = v["person_id"].tolist()
-    posters = _posters_of_victims(cg, pids, label)
+    collapsed = cg.collapsed
+    rows = np.flatnonzero(np.fromiter((q in collapsed for q in p["person_id"].tolist()), dtype=bool, count=len(p)))
+    pids = p["person_id"].to_numpy(dtype=object)[rows]
+    first = np.full(len(rows), "", dtype=object)
+    for col in ("aliases", "nicknames", "names"):   # the first non-empty of names, nicknames, aliases
+        values = p[col].to_numpy(dtype=object)[rows]
+        first = np.where(values != "", values, first)
+    many = np.flatnonzero([";" in s for s in first.tolist()])
+    first[many] = [s.split(";", 1)[0] for s in first[many].tolist()]
+    evidence = np.full(len(rows), "identity posted by ", dtype=object)
+    who, posters = _posters_of_victims(cg, rows, label)
+    evidence[np.searchsorted(rows, who)] = "identity posted by " + posters
     return pd.DataFrame({
-        "person_id": pids, "label": names.where(names != "", v["person_id"]).tolist(), "role": "victim",
-        "confidence": 0.95, "crew": "", "ids_posted": 0, "otp_codes": 0,
-        "evidence": ["identity posted by " + posters.get(q, "") for q in pids]})
+        "person_id": pids, "label": np.where(first != "", first, pids), "role": "victim",
+        "confidence": 0.95, "crew": "", "ids_posted": 0, "otp_codes": 0, "evidence": evidence})
 
 
 def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -325,37 +414,40 @@ def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.Data
     per_crew : DataFrame
         ``crew, merchant, pushers, victims, commissions_paid, sales_received``.
     """
-    tr = cg.resolution.transfers
-    inc: dict[str, Decimal] = {}
-    out: dict[str, Decimal] = {}
-    n_in: dict[str, int] = {}
-    n_out: dict[str, int] = {}
-    pair: dict[tuple[str, str], Decimal] = {}
-    if not tr.empty:
-        done = tr[tr["completed"].astype(bool)]
-        for col, total, count in (("payer", out, n_out), ("payee", inc, n_in)):
-            mine = done[~done[col].str.contains(":", regex=False)]
-            total.update(decimal_sums(mine, [col]))
-            count.update(mine.groupby(col, sort=False).size().to_dict())
-        pair = decimal_sums(done, ["payer", "payee"])
     t = roles.table
     ids = t["person_id"].tolist()
     zero = Decimal("0")
-    per_person = pd.DataFrame({
-        "person_id": t["person_id"],
-        "money_in": [inc.get(p, zero) for p in ids], "money_out": [out.get(p, zero) for p in ids],
-        "payments_in": [n_in.get(p, 0) for p in ids], "payments_out": [n_out.get(p, 0) for p in ids],
-    })
-    rows = []
+    tr = cg.resolution.transfers
+    done = tr[tr["completed"].astype(bool)] if not tr.empty else tr
+    cents = _cents_column(done["amount"]) if not done.empty else None
+    if cents is None:   # nothing paid, or amounts finer than a cent: exact Python sums
+        inc: dict[str, Decimal] = {}
+        out: dict[str, Decimal] = {}
+        n_in: dict[str, int] = {}
+        n_out: dict[str, int] = {}
+        for col, total, count in (("payer", out, n_out), ("payee", inc, n_in)):
+            mine = done[person_ref_mask(done[col])] if not done.empty else done
+            total.update(decimal_sums(mine, [col]))
+            count.update(mine.groupby(col, sort=False).size().to_dict())
+        pair = decimal_sums(done, ["payer", "payee"])
+        money = {"money_in": [inc.get(p, zero) for p in ids], "money_out": [out.get(p, zero) for p in ids],
+                 "payments_in": [n_in.get(p, 0) for p in ids], "payments_out": [n_out.get(p, 0) for p in ids]}
+    else:
+        pair, money = _money_in_cents(done, cents, ids)
+    per_person = pd.DataFrame({"person_id": t["person_id"], **money})
+    sales: dict[str, Decimal] = {}
     role = dict(zip(t["person_id"].tolist(), t["role"].tolist(), strict=True))
+    for (a_, b_), a in pair.items():
+        if role.get(a_) == "resale":
+            sales[b_] = sales.get(b_, zero) + a
+    rows = []
     for m, grp in t[t["crew"] != ""].groupby("crew", sort=True):
         pushers = grp.loc[grp["role"] == "pusher", "person_id"].tolist()
         rows.append({
             "crew": m, "merchant": grp.loc[grp["person_id"] == m, "label"].squeeze() if (grp["person_id"] == m).any() else "",
             "pushers": len(pushers), "victims": int(grp["ids_posted"].sum()),
             "commissions_paid": sum((pair.get((m, p), Decimal("0")) for p in pushers), Decimal("0")),
-            "sales_received": sum((a for (a_, b_), a in pair.items() if b_ == m and role.get(a_) == "resale"),
-                                  Decimal("0")),
+            "sales_received": sales.get(m, Decimal("0")),
         })
     per_crew = pd.DataFrame(rows, columns=["crew", "merchant", "pushers", "victims", "commissions_paid",
                                            "sales_received"])

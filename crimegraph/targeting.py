@@ -58,8 +58,8 @@ class ChainModel:
     commissions: dict[str, float]                # pusher -> yuan received from its merchant
     sales: dict[tuple[str, str], float]          # (resale, merchant) -> yuan
     reach: dict[str, set[str]]                   # merchant -> merchants in reach
-    labels: dict[str, str]
-    roles: dict[str, str]
+    labels: dict[str, str]                       # pushers, merchants and resale nodes
+    roles: dict[str, str]                        # the same persons
     params: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -76,11 +76,15 @@ class ChainModel:
         for (r, m), v in self.sales.items():
             buyers[m].add(r)
             crew_sales[m] += v
-        crews_of: dict[str, set[str]] = defaultdict(set)
+        # a crew's terms depend on who is gone only among: its pushers, itself, the merchants in
+        # its reach, its buyers and theirs
+        affected: dict[str, set[str]] = defaultdict(set)
         for m, pushers in self.crews.items():
-            for p in pushers:
-                crews_of[p].add(m)
-        return {"buyers": buyers, "sales": crew_sales, "crews_of": crews_of,
+            reach = self.reach.get(m, set())
+            for x in {*pushers, m, *reach, *buyers.get(m, ()), *(r for y in reach for r in buyers.get(y, ()))}:
+                affected[x].add(m)
+        return {"buyers": buyers, "sales": crew_sales, "affected": affected,
+                "members": {m: sorted(set(ps)) for m, ps in self.crews.items()},
                 "ids": {m: sum(self.identities.get(p, 0) for p in ps) for m, ps in self.crews.items()},
                 "comm": {m: sum(self.commissions.get(p, 0.0) for p in ps) for m, ps in self.crews.items()},
                 "size": {m: len(set(ps)) for m, ps in self.crews.items()}}
@@ -88,47 +92,62 @@ class ChainModel:
     def harm(self, removed: Iterable[Hashable]) -> dict[str, float]:
         """Identities and money still flowing after ``removed`` are arrested, after recovery."""
         gone = {str(x) for x in removed}
-        takeover = self.params.get("pusher_takeover", 1.0)
-        m_rec = self.params.get("merchant_recovery", 0.3)
-        r_rec = self.params.get("resale_recovery", 0.5)
+        return self._total({m: self._crew_harm(m, gone) for m in self.crews})
+
+    def _crew_harm(self, m: str, gone: set[str]) -> tuple[float, float, float] | None:
+        """Crew ``m``'s identities, commissions and sales left (None: a crew without pushers)."""
+        pushers = self.crews[m]
+        if not pushers:
+            return None
         f = self._flows
-        buyers = f["buyers"]
-        gone_from: dict[str, list[str]] = defaultdict(list)   # crew -> its arrested pushers
-        for p in gone:
-            for m in f["crews_of"].get(p, ()):
-                gone_from[m].append(p)
-        ids_left = money_left = 0.0
-        for m, pushers in self.crews.items():
-            if not pushers:
-                continue
-            crew_ids, crew_comm = f["ids"][m], f["comm"][m]
-            arrested = gone_from.get(m, [])
-            if len(arrested) < f["size"][m]:   # pushers left
-                lost = sum(self.identities.get(p, 0) * pushers.count(p) for p in arrested)
-                capacity = 1.0 - (lost * (1 - takeover) / crew_ids if crew_ids else 0.0)
+        crew_ids = f["ids"][m]
+        arrested = [p for p in f["members"][m] if p in gone]
+        if len(arrested) < f["size"][m]:   # pushers left
+            lost = sum(self.identities.get(p, 0) * pushers.count(p) for p in arrested)
+            capacity = 1.0 - (lost * (1 - self.params.get("pusher_takeover", 1.0)) / crew_ids if crew_ids else 0.0)
+        else:
+            capacity = 0.0
+        if m in gone:
+            alive = [x for x in self.reach.get(m, ()) if x not in gone]
+            capacity *= self.params.get("merchant_recovery", 0.3) if alive else 0.0
+        crew_sales = f["sales"].get(m, 0)
+        sale_factor = 0.0
+        if crew_sales:
+            if f["buyers"][m] - gone:
+                sale_factor = 1.0
             else:
-                capacity = 0.0
-            if m in gone:
-                alive = [x for x in self.reach.get(m, ()) if x not in gone]
-                capacity *= m_rec if alive else 0.0
-            ids_left += crew_ids * capacity
-            money_left += crew_comm * capacity
-            crew_sales = f["sales"].get(m, 0)
-            if crew_sales:
-                own = buyers[m]
-                if own - gone:
-                    sale_factor = 1.0
-                else:
-                    in_reach = {r for x in self.reach.get(m, ()) for r in buyers[x]} - gone
-                    sale_factor = r_rec if in_reach else 0.0
-                money_left += crew_sales * capacity * sale_factor
+                in_reach = {r for x in self.reach.get(m, ()) for r in f["buyers"][x]} - gone
+                sale_factor = self.params.get("resale_recovery", 0.5) if in_reach else 0.0
+        return crew_ids * capacity, f["comm"][m] * capacity, crew_sales * capacity * sale_factor if crew_sales else 0.0
+
+    def _total(self, terms: dict[str, tuple[float, float, float] | None]) -> dict[str, float]:
+        """Crew terms added up crew by crew (one fixed order, so the same floats every time;
+        adding a crew's 0.0 sales changes nothing)."""
+        ids_left = money_left = 0.0
+        for m in self.crews:
+            t = terms[m]
+            if t is not None:
+                ids_left += t[0]
+                money_left += t[1]
+                money_left += t[2]
         return {"identities": ids_left, "money": money_left}
+
+    def _harm_adding(self, terms: dict[str, tuple[float, float, float] | None], gone: set[str],
+                     p: str) -> dict[str, float]:
+        """``harm(gone | {p})`` given the crew terms of ``gone``: only the crews whose
+        terms can depend on ``p`` are evaluated again."""
+        new = set(gone) | {p}
+        changed = dict(terms)
+        for m in self._flows["affected"].get(p, ()):
+            changed[m] = self._crew_harm(m, new)
+        return self._total(changed)
 
 
 def chain_model(analysis: Analysis, *, pusher_takeover: float = 1.0, merchant_recovery: float = 0.3,
                 resale_recovery: float = 0.5) -> ChainModel:
     """Read crews, flows and reach from an analysis (see module docstring)."""
     t = analysis.roles.table
+    t = t[t["role"].isin(["pusher", "merchant", "resale"])]   # the chain (not its victims)
     roles = dict(zip(t["person_id"].tolist(), t["role"].tolist(), strict=True))
     labels = dict(zip(t["person_id"].tolist(), t["label"].tolist(), strict=True))
     crews: dict[str, list[str]] = {m: [] for m in t.loc[t["role"] == "merchant", "person_id"]}
@@ -204,7 +223,9 @@ def rank_targets(analysis: Analysis, k: int = 10, **model_params: float) -> Rank
     """
     model = chain_model(analysis, **model_params)
     base = model.harm(())
-    alone = {p: _combined(base, base) - _combined(model.harm([p]), base) for p in model.chain_nodes}
+    terms = {m: model._crew_harm(m, set()) for m in model.crews}
+    alone = {p: _combined(base, base) - _combined(model._harm_adding(terms, set(), p), base)
+             for p in model.chain_nodes}
     chosen: list[str] = []
     rows = []
     current = base
@@ -213,7 +234,7 @@ def rank_targets(analysis: Analysis, k: int = 10, **model_params: float) -> Rank
         for p in model.chain_nodes:
             if p in chosen:
                 continue
-            h = model.harm(chosen + [p])
+            h = model._harm_adding(terms, set(chosen), p)
             gain = _combined(current, base) - _combined(h, base)
             # ties (e.g. no harm left): the less replaceable role, then the larger harm alone
             key = (round(gain, 12), _ROLE_PRIORITY.get(model.roles.get(p, ""), -1), round(alone[p], 12),
@@ -224,6 +245,7 @@ def rank_targets(analysis: Analysis, k: int = 10, **model_params: float) -> Rank
             break
         _, p, h, gain = best
         chosen.append(p)
+        terms = {m: model._crew_harm(m, set(chosen)) for m in model.crews}
         cut_ids = current["identities"] - h["identities"]
         cut_money = current["money"] - h["money"]
         rows.append({"rank": rank, "person_id": p, "name": model.labels.get(p, p), "role": model.roles.get(p, ""),

@@ -203,3 +203,35 @@ def test_suspect_projection_weights():
         crew = t.loc[t["crew"] == m, "person_id"]
         nodes = [f"person:{p}" for p in crew]
         assert all(H1.has_edge(u, v) for i, u in enumerate(nodes) for v in nodes[i + 1:])
+
+
+def test_small_payment_ranges_keep_the_first_of_equal_amounts():
+    """Per-pair counts and ranges in bulk give what min/max over the payment list gave:
+    the first of equal amounts (5.00 before 5), so evidence text keeps its precision."""
+    from decimal import Decimal
+
+    import numpy as np
+    import pandas as pd
+
+    from crimegraph.roles import _fmt_range, _small_payments
+
+    amounts = [Decimal("5.00"), Decimal("5"), Decimal("7.0"), Decimal("7"), Decimal("12"), Decimal("3.50")]
+    pay = pd.DataFrame({"payer": ["M1", "M1", "M1", "M1", "M2", "M1"], "payee": ["P1", "P1", "P1", "P1", "P1", "P2"],
+                        "amount": amounts, "yuan": [float(a) for a in amounts], "kind": ""})
+    small = _small_payments(pay, np.array([True] * 6))
+    got = {(v, u): (x.n, _fmt_range(x.lo, x.hi)) for v, d in small.items() for u, x in d.items()}
+    assert got == {("person:P1", "person:M1"): (4, "5.00-7.0"), ("person:P1", "person:M2"): (1, "12"),
+                   ("person:P2", "person:M1"): (1, "3.50")}
+    assert _small_payments(pay, np.zeros(6, dtype=bool)) == {}
+
+
+def test_money_between_sums_each_pair_in_payment_order():
+    import pandas as pd
+
+    from crimegraph.graph import _money_between
+
+    pay = pd.DataFrame({"payer": ["B", "A", "A", "C", "A"], "payee": ["A", "B", "A", "B", "X"],
+                        "yuan": [0.1, 0.2, 5.0, 1.0, 9.0]})
+    got = _money_between(pay, {"A", "B", "C"})
+    assert got == {("person:A", "person:B"): 0.1 + 0.2, ("person:B", "person:C"): 1.0}   # self and X left out
+    assert _money_between(pay.iloc[:0], {"A"}) == {}

@@ -174,6 +174,33 @@ def test_recovery_model(analysis):
     assert base["identities"] - h["identities"] == pytest.approx(expected)
 
 
+def test_harm_after_one_more_arrest_equals_harm_from_scratch(analysis):
+    """rank_targets re-evaluates only the crews an arrest can touch; the result must be the
+    same floats as evaluating every crew again."""
+    import random
+
+    from crimegraph.targeting import ChainModel
+
+    sparse = ChainModel(   # reach and buyers that do not overlap (the sample's merchants all reach each other)
+        crews={"M1": ["a", "b"], "M2": ["c"], "M3": ["d", "d"], "M4": []},
+        identities={"a": 5, "b": 3, "c": 4, "d": 2}, commissions={"a": 50.0, "b": 30.0, "c": 40.0, "d": 20.0},
+        sales={("R1", "M1"): 100.0, ("R2", "M2"): 50.0, ("R3", "M3"): 70.0, ("R1", "M4"): 9.0},
+        reach={"M1": {"M2"}, "M2": {"M1"}, "M3": set()}, labels={}, roles={},
+        params={"pusher_takeover": 0.5, "merchant_recovery": 0.3, "resale_recovery": 0.5})
+    for model in (chain_model(analysis, pusher_takeover=0.5), sparse):   # pushers' arrests cost something
+        _check_incremental_harm(model, random.Random(7))
+
+
+def _check_incremental_harm(model, rnd):
+    nodes = model.chain_nodes
+    for _ in range(200):
+        gone = set(rnd.sample(nodes, rnd.randint(0, len(nodes) // 2)))
+        terms = {m: model._crew_harm(m, gone) for m in model.crews}
+        assert model._total(terms) == model.harm(gone)
+        p = rnd.choice(nodes)
+        assert model._harm_adding(terms, gone, p) == model.harm(gone | {p})
+
+
 def test_ours_beats_betweenness_after_recovery(analysis):
     t = compare_strategies(analysis, ks=(1, 3, 5)).set_index("strategy")
     assert set(t.index) == {"ours", "degree", "betweenness", "min_vertex_cut"}

@@ -226,3 +226,21 @@ def test_write_report_shows_and_reports_every_stage(tmp_path, capsys):
     assert all((tmp_path / n).exists() for n in names)
     write_report(SAMPLE / "case", tmp_path / "quiet", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_report_bytes_do_not_depend_on_string_hashing(tmp_path):
+    """Same case, same seed -> the same files, whatever order Python's sets iterate in
+    (string hashing is salted per process; the map layout once depended on it)."""
+    import os
+    import subprocess
+
+    code = ("import sys; from crimegraph.report import write_report; "
+            "write_report(sys.argv[1], sys.argv[2], progress=False)")
+    for salt in ("1", "2"):
+        subprocess.run([sys.executable, "-c", code, str(SAMPLE / "case"), str(tmp_path / salt)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": salt})
+    files = sorted(p.relative_to(tmp_path / "1") for p in (tmp_path / "1").rglob("*") if p.is_file())
+    assert len(files) > 10
+    assert files == sorted(p.relative_to(tmp_path / "2") for p in (tmp_path / "2").rglob("*") if p.is_file())
+    differ = [str(f) for f in files if (tmp_path / "1" / f).read_bytes() != (tmp_path / "2" / f).read_bytes()]
+    assert differ == []

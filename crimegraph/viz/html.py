@@ -90,8 +90,13 @@ def _layout(groups: dict[int, list[str]], adj: nx.Graph, seed: int) -> dict[str,
         angle = 2 * math.pi * i / max(len(order), 1)
         cx, cy = (0.0, 0.0) if len(order) == 1 else (ring * math.cos(angle), ring * math.sin(angle))
         radius = 90 + 70 * math.sqrt(len(members))
-        sub = adj.subgraph(members).copy()
+        # built in sorted order: a subgraph view iterates a set, whose order changes from run
+        # to run (string hashing), and the spring layout depends on the node order
+        inside = set(members)
+        sub = nx.Graph()
         sub.add_nodes_from(members)
+        sub.add_edges_from(sorted((u, v) if u < v else (v, u) for u, v in adj.edges(members)
+                                  if u in inside and v in inside))
         inner = nx.spring_layout(sub, seed=seed, iterations=60 if len(members) < 500 else 25) \
             if len(members) > 1 else {members[0]: (0.0, 0.0)}
         for n in members:
