@@ -6,12 +6,16 @@ temporary file in the target folder, then replaces the target in one step.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,35 @@ from .exceptions import ExportError
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_csv"]
 
 
+@contextlib.contextmanager
+def _atomic_file(path: str | PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file that replaces ``path`` in one step when the block ends without error
+    (fsynced first); on any error it is removed and ``path`` is left as it was."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _export_error(target, exc) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _export_error(target, exc) from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _export_error(target: Path, exc: OSError) -> ExportError:
+    return ExportError(f"cannot write {target}: {exc.strerror or exc}; check the folder exists "
+                       "and is writable")
+
+
 def atomic_write_bytes(path: str | PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; create parent folders.
 
@@ -30,23 +63,9 @@ def atomic_write_bytes(path: str | PathLike[str], data: bytes) -> Path:
     ExportError
         The folder cannot be created or the file cannot be written.
     """
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ExportError(f"cannot write {target}: {exc.strerror or exc}; check the folder exists "
-                          "and is writable") from exc
-    return target
+    with _atomic_file(path) as fh:
+        fh.write(data)
+    return Path(path)
 
 
 def atomic_write_text(path: str | PathLike[str], text: str) -> Path:
@@ -57,6 +76,7 @@ def atomic_write_text(path: str | PathLike[str], text: str) -> Path:
 #: Tables this long are formatted in several processes (pandas formats ~2 million cells a second).
 PARALLEL_ROWS = 200_000
 _PART_ROWS = 50_000   # at least this many rows per process
+_CHUNK_CELLS = 2_000_000   # formatted and written at a time (a few tens of MB of text)
 
 
 def _csv_bytes(df: pd.DataFrame, first: bool) -> bytes:
@@ -64,21 +84,66 @@ def _csv_bytes(df: pd.DataFrame, first: bool) -> bytes:
     return text.encode("utf-8-sig" if first else "utf-8")
 
 
+def _pandas_chunk(df: pd.DataFrame) -> int:
+    """Rows pandas formats at a time in ``to_csv`` (some formats, e.g. sub-second times, are
+    decided per such chunk): pieces that start on these boundaries give the same bytes."""
+    return (100_000 // (df.shape[1] or 1)) or 1
+
+
+def _write_csv_rows(fh: BinaryIO, df: pd.DataFrame, start: int, stop: int) -> None:
+    """Rows ``start:stop`` of ``df`` as CSV into ``fh`` (header and BOM when ``start == 0``),
+    a few MB at a time, so the text of a long table is never in memory at once."""
+    step = _pandas_chunk(df) * max(1, _CHUNK_CELLS // max(df.shape[1], 1) // _pandas_chunk(df))
+    if start == 0:
+        fh.write(_csv_bytes(df.iloc[0:min(step, stop)], True))
+        start = min(step, stop)
+    for i in range(start, stop, step):
+        fh.write(_csv_bytes(df.iloc[i:min(i + step, stop)], False))
+
+
+def _write_csv_part(df: pd.DataFrame, start: int, stop: int, part: str) -> None:
+    """A forked child's rows, into the temporary file ``part`` beside the target."""
+    with open(part, "wb") as fh:
+        _write_csv_rows(fh, df, start, stop)
+
+
 def write_csv(df: pd.DataFrame, path: str | PathLike[str], *, processes: int | None = None) -> Path:
     """Write a table as UTF-8 CSV with a BOM (Excel opens Chinese text correctly), atomically.
 
     Tables of :data:`PARALLEL_ROWS` rows or more are formatted in ``processes``
     parts at once (default: one per core, on Linux); the bytes are the same as
-    formatting the whole table in one go.
+    formatting the whole table in one go. Text is written as it is formatted, a
+    few MB at a time.
     """
+    target = Path(path)
     n = len(df)
     procs = min(fork_processes() if processes is None else max(1, processes), max(1, n // _PART_ROWS))
-    if procs <= 1 or n < PARALLEL_ROWS:
-        return atomic_write_bytes(path, _csv_bytes(df, True))
-    bounds = np.linspace(0, n, procs + 1).astype(int).tolist()
-    parts = run_forked([functools.partial(_csv_bytes, df.iloc[bounds[i]:bounds[i + 1]], i == 0)
-                        for i in range(procs)], processes=procs)
-    return atomic_write_bytes(path, b"".join(parts))
+    bounds = [0, n]
+    if procs > 1 and n >= PARALLEL_ROWS:
+        chunk = _pandas_chunk(df)   # parts start where pandas would start a chunk anyway
+        inner = {round(n * i / procs / chunk) * chunk for i in range(1, procs)}
+        bounds = [0, *sorted(b for b in inner if 0 < b < n), n]
+    with _atomic_file(target) as fh:
+        if len(bounds) == 2:
+            _write_csv_rows(fh, df, 0, n)
+            return target
+        parts: list[str] = []
+        try:
+            for _ in bounds[2:]:
+                fd, part = tempfile.mkstemp(prefix=f".{target.name}.part.", suffix=".tmp", dir=target.parent)
+                os.close(fd)
+                parts.append(part)
+            calls = [functools.partial(_write_csv_rows, fh, df, 0, bounds[1])]
+            calls += [functools.partial(_write_csv_part, df, bounds[i], bounds[i + 1], parts[i - 1])
+                      for i in range(1, len(bounds) - 1)]
+            run_forked(calls, processes=procs)
+            for part in parts:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, fh, 1 << 20)
+        finally:
+            for part in parts:
+                Path(part).unlink(missing_ok=True)
+    return target
 
 
 def _times_as_text(df: pd.DataFrame) -> pd.DataFrame:

@@ -595,9 +595,10 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     for i in bank.nonzero()[0]:
         key = _owner_key("bank", tr["owner_account"].iat[i], None)
         owner_pid[i] = key_to_person.get(key) if key else None
-    tr = tr.assign(owner_pid=owner_pid)
-    for pid, channel in tr[["owner_pid", "channel"]].dropna().drop_duplicates().itertuples(index=False):
+    owners = pd.DataFrame({"owner_pid": owner_pid, "channel": tr["channel"].to_numpy(dtype=object)})
+    for pid, channel in owners.dropna().drop_duplicates().itertuples(index=False):
         seized[pid].add(channel)
+    del owners
 
     extra: dict[str, dict[str, Any]] = {}
     orgs: set[str] = set()
@@ -636,12 +637,13 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
 
     # Most payments are seen in both parties' records: pair those in bulk, then resolve the rest
     # (one side only, neutral) one transaction at a time.
+    # (columns are taken in that order one at a time: the table itself is never copied)
     codes, _ = pd.factorize(tr["transfer_id"], sort=True)   # code order = transfer id order
     order = np.argsort(codes, kind="stable")
-    tr, codes = tr.iloc[order], codes[order]
+    codes = codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])   # one run of rows per transfer
-    direction = tr["direction"].to_numpy(dtype=object)
-    pid = tr["owner_pid"].to_numpy(dtype=object)
+    direction = tr["direction"].to_numpy(dtype=object)[order]
+    pid = owner_pid[order]
 
     def first_rows(mask: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(mask)
@@ -651,19 +653,21 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     payee_of = np.full(len(starts), None, dtype=object)
     payee_of[codes[first_in]] = pid[first_in]
     paired = first_out[pd.notna(pid[first_out]) & pd.notna(payee_of[codes[first_out]])]
-    completed = np.logical_and.reduceat(tr["completed"].to_numpy(dtype=bool), starts)
-    _, sources = _join_runs(codes, (tr["source_file"] + ":" + tr["source_line"].astype(str)).to_numpy(dtype=object),
+    completed = np.logical_and.reduceat(tr["completed"].to_numpy(dtype=bool)[order], starts)
+    _, sources = _join_runs(codes, (tr["source_file"] + ":" + tr["source_line"].astype(str)).to_numpy(dtype=object)[order],
                             distinct=False)
     pc = codes[paired]
+    at = order[paired]   # the paired rows in the table's own order
     bulk = pd.DataFrame({
-        "transfer_id": tr["transfer_id"].to_numpy(dtype=object)[paired],
-        "channel": tr["channel"].to_numpy(dtype=object)[paired], "time": tr["time"].array[paired],
-        "amount": tr["amount"].to_numpy(dtype=object)[paired], "completed": completed[pc],
+        "transfer_id": tr["transfer_id"].to_numpy(dtype=object)[at],
+        "channel": tr["channel"].to_numpy(dtype=object)[at], "time": tr["time"].array[at],
+        "amount": tr["amount"].to_numpy(dtype=object)[at], "completed": completed[pc],
         "payer": pid[paired], "payee": payee_of[pc], "link": "same transaction id in both parties' records",
-        "kind": tr["kind"].to_numpy(dtype=object)[paired], "sources": sources[pc]}, columns=cols)
+        "kind": tr["kind"].to_numpy(dtype=object)[at], "sources": sources[pc]}, columns=cols)
     is_paired = np.zeros(len(starts), dtype=bool)
     is_paired[pc] = True
-    rest = tr[~is_paired[codes]]
+    left = order[~is_paired[codes]]
+    rest = tr.iloc[left].assign(owner_pid=owner_pid[left])
     rest_codes = np.flatnonzero(~is_paired)
 
     rows = []

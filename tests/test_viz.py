@@ -10,6 +10,7 @@ import networkx as nx
 import pytest
 
 import crimegraph as cg
+from crimegraph.exceptions import ExportError
 from crimegraph.export import sanitize_graph, write_gexf, write_graphml, write_neo4j
 from crimegraph.viz import MapHTML, briefing_html, save_html, show_map, to_html
 from crimegraph.viz.html import map_data
@@ -193,6 +194,9 @@ def test_big_csv_written_in_parts_is_the_same_bytes(tmp_path, monkeypatch, proce
     n = 1_000
     monkeypatch.setattr(fio, "PARALLEL_ROWS", 100)
     monkeypatch.setattr(fio, "_PART_ROWS", 100)
+    monkeypatch.setattr(fio, "_CHUNK_CELLS", 1_000)        # 200 rows of 5 columns written at a time
+    real_chunk = fio._pandas_chunk
+    monkeypatch.setattr(fio, "_pandas_chunk", lambda d: 100)   # parts start on multiples of 100 rows
     calls = []
     real = fio._csv_bytes
     monkeypatch.setattr(fio, "_csv_bytes", lambda d, first: calls.append(len(d)) or real(d, first))
@@ -202,11 +206,15 @@ def test_big_csv_written_in_parts_is_the_same_bytes(tmp_path, monkeypatch, proce
         "ok": [i % 3 == 0 for i in range(n)], "line": range(n),
         "text": [None if i % 7 == 0 else f'阿强 "{i}",\n<script>' for i in range(n)]})
     one = fio.write_csv(df, tmp_path / "one.csv", processes=1).read_bytes()
-    assert calls == [n]
+    assert calls == [200] * 5
+    del calls[:]
     parts = fio.write_csv(df, tmp_path / "parts.csv", processes=processes).read_bytes()
-    assert calls[1] == n // processes   # the parent formats the first part, children the rest
-    assert parts == one
+    # the parent writes the first part (rows 0-499 or 0-299), children the rest, 200 rows at a time
+    assert calls == {2: [200, 200, 100], 3: [200, 100]}[processes]
+    assert parts == one == df.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
     assert one.startswith(b"\xef\xbb\xbftime,") and one.count(b"\xef\xbb\xbf") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.csv", "parts.csv"]   # no part files left
+    assert real_chunk(df) == 20_000   # pandas' own chunk for 5 columns
     from crimegraph import _parallel
 
     assert _parallel._CALLS == []
@@ -244,3 +252,49 @@ def test_report_bytes_do_not_depend_on_string_hashing(tmp_path):
     assert files == sorted(p.relative_to(tmp_path / "2") for p in (tmp_path / "2").rglob("*") if p.is_file())
     differ = [str(f) for f in files if (tmp_path / "1" / f).read_bytes() != (tmp_path / "2" / f).read_bytes()]
     assert differ == []
+
+
+def test_csv_parts_start_where_pandas_starts_a_chunk(tmp_path, monkeypatch):
+    """pandas decides some formats per chunk of rows (sub-second times: ``09:00:00`` in one
+    chunk, ``14:33:20.250`` in the next); parts cut anywhere else would change the bytes."""
+    import pandas as pd
+
+    import crimegraph._fileio as fio
+    from crimegraph.io._common import TZ
+
+    n = 45_000
+    t = pd.Series(pd.date_range("2025-11-03 09:00", periods=n, freq="1s")).dt.tz_localize(TZ)
+    t[20_000:] += pd.Timedelta("250ms")
+    df = pd.DataFrame({"time": t, "a": 1, "b": "x", "c": 3.5, "d": True})   # pandas' chunk: 20,000 rows
+    one = df.to_csv(index=False, lineterminator="\n")
+    assert "09:00:00+08:00" in one and "14:33:20.250+08:00" in one
+    assert df.iloc[:15_000].to_csv(index=False) + df.iloc[15_000:].to_csv(index=False, header=False) != one
+    monkeypatch.setattr(fio, "PARALLEL_ROWS", 100)
+    monkeypatch.setattr(fio, "_PART_ROWS", 100)
+    monkeypatch.setattr(fio, "_CHUNK_CELLS", 50_000)
+    for processes in (1, 2, 3):
+        got = fio.write_csv(df, tmp_path / f"{processes}.csv", processes=processes).read_bytes()
+        assert got == one.encode("utf-8-sig")
+
+
+def test_failed_part_leaves_no_file(tmp_path, monkeypatch):
+    import pandas as pd
+
+    import crimegraph._fileio as fio
+
+    monkeypatch.setattr(fio, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(fio, "_PART_ROWS", 10)
+    monkeypatch.setattr(fio, "_pandas_chunk", lambda d: 10)
+    real = fio._csv_bytes
+
+    def fail_in_child(d, first):   # parts 0-29 (parent), 30-69 (written), 70-99 (fails)
+        if d.index[0] >= 70:
+            raise OSError(28, "No space left on device")
+        return real(d, first)
+
+    monkeypatch.setattr(fio, "_csv_bytes", fail_in_child)
+    (tmp_path / "t.csv").write_bytes(b"old")
+    with pytest.raises(ExportError, match="No space left"):
+        fio.write_csv(pd.DataFrame({"n": range(100)}), tmp_path / "t.csv", processes=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+    assert (tmp_path / "t.csv").read_bytes() == b"old"
