@@ -8,8 +8,10 @@ import html
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from .community import Partition, detect_communities
@@ -64,10 +66,10 @@ class Analysis:
         out = pd.DataFrame({
             "person_id": pid.to_numpy(), "name": r["label"].to_numpy(), "role": r["role"].to_numpy(),
             "role_confidence": r["confidence"].to_numpy(),
-            "community": [membership.get(f"person:{p}", "") for p in pid],
+            "community": [membership.get(f"person:{p}", "") for p in pid.tolist()],
             "phones": persons["phones"].to_numpy(), "wechat_ids": persons["wechat_ids"].to_numpy(),
             "alipay_accounts": persons["alipay_accounts"].to_numpy(), "bank_cards": persons["bank_cards"].to_numpy(),
-            "id_number": persons["id_numbers"].to_numpy(), "victims": [victims.get(p, 0) for p in pid],
+            "id_number": persons["id_numbers"].to_numpy(), "victims": [victims.get(p, 0) for p in pid.tolist()],
             "money_in": money["money_in"].to_numpy(), "money_out": money["money_out"].to_numpy(),
             "evidence": r["evidence"].to_numpy(),
         })
@@ -87,31 +89,47 @@ class Analysis:
         if "victims" in self._cache:
             return self._cache["victims"].copy()
         msgs = self.case.messages
-        posted = msgs[(msgs["id_numbers"] != "") & msgs["sender_wxid"].notna()]
-        if posted.empty:
+        rows = np.flatnonzero(((msgs["id_numbers"] != "") & msgs["sender_wxid"].notna()).to_numpy())
+        if len(rows) == 0:
             return pd.DataFrame(columns=list(VICTIM_COLUMNS))
-        posted = posted.sort_values(["time", "message_id"], kind="stable")
-        ids = posted["id_numbers"].str.split(";")
-        df = posted.assign(id_number=ids, n_ids=ids.str.len()).explode("id_number")
-        df = df.drop_duplicates("id_number", keep="first").reset_index(drop=True)
+        rows = rows[_time_then_id_order(msgs["time"].array[rows], msgs["message_id"].to_numpy(dtype=object)[rows])]
+
+        def col(name: str) -> np.ndarray:
+            return msgs[name].to_numpy(dtype=object)[rows]
+        # one row per ID number, first posting first (most messages carry one)
+        ids = col("id_numbers")
+        n_ids = np.ones(len(rows), dtype=np.int64)
+        many = np.flatnonzero([";" in s for s in ids.tolist()])
+        at = np.arange(len(rows))
+        if len(many):
+            split = {i: s.split(";") for i, s in zip(many.tolist(), ids[many].tolist(), strict=True)}
+            n_ids[many] = [len(s) for s in split.values()]
+            at = np.repeat(at, n_ids)
+            ids = np.array([x for i, s in enumerate(ids.tolist()) for x in split.get(i, (s,))], dtype=object)
+        first = ~pd.Series(ids).duplicated(keep="first").to_numpy()
+        at, ids = at[first], ids[first]
         k2p = self.graph.resolution.key_to_person
-        wx = {w: k2p.get(f"wx:{w}", "") for w in df["sender_wxid"].unique()}
+        sender = col("sender_wxid")[at]
+        wx = {w: k2p.get(f"wx:{w}", "") for w in pd.unique(sender).tolist()}
+        leaked_by = [wx[w] for w in sender.tolist()]
         t = self.roles.table
-        label = dict(zip(t["person_id"].tolist(), t["label"].tolist(), strict=True))
+        t = t[t["person_id"].isin(set(leaked_by))]
         crew = dict(zip(t["person_id"].tolist(), t["crew"].tolist(), strict=True))
-        leaked_by = [wx[w] for w in df["sender_wxid"].to_numpy()]
-        one = (df["n_ids"] == 1).to_numpy()
-        phones = df["phones"].to_numpy()
+        t = self.roles.table
+        t = t[t["person_id"].isin(set(leaked_by) | set(crew.values()))]
+        label = dict(zip(t["person_id"].tolist(), t["label"].tolist(), strict=True))
+        one = (n_ids[at] == 1).tolist()
         out = pd.DataFrame({
-            "id_number": df["id_number"].to_numpy(),
-            "name": [_guess_name(c) if o else "" for c, o in zip(df["content"].to_numpy(), one, strict=True)],
-            "phone": [ph if o and ph and ";" not in ph else "" for ph, o in zip(phones, one, strict=True)],
+            "id_number": ids,
+            "name": [_guess_name(c) if o else "" for c, o in zip(col("content")[at].tolist(), one, strict=True)],
+            "phone": [ph if o and ph and ";" not in ph else "" for ph, o in zip(col("phones")[at].tolist(), one,
+                                                                                 strict=True)],
             "leaked_by": leaked_by, "leaked_by_name": [label.get(p, "") for p in leaked_by],
             "merchant": [label.get(crew.get(p, ""), "") for p in leaked_by],
-            "first_seen": df["time"], "chat_id": df["chat_id"].to_numpy(),
-            "chat_name": df["chat_name"].fillna("").to_numpy(), "copies": df["copies"].to_numpy(),
-            "device": df["device"].to_numpy(), "source_file": df["source_file"].to_numpy(),
-            "source_line": df["source_line"].to_numpy(),
+            "first_seen": msgs["time"].array[rows[at]], "chat_id": col("chat_id")[at],
+            "chat_name": pd.Series(col("chat_name")[at]).fillna("").to_numpy(), "copies": msgs["copies"].to_numpy()[rows[at]],
+            "device": col("device")[at], "source_file": col("source_file")[at],
+            "source_line": msgs["source_line"].to_numpy()[rows[at]],
         }, columns=list(VICTIM_COLUMNS))
         self._cache["victims"] = out
         return out.copy()
@@ -130,6 +148,15 @@ class Analysis:
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                        for k, v in self.summary().items())
         return f"<div><b>Analysis</b> {html.escape(self.case.title)}<table>{rows}</table></div>"
+
+
+def _time_then_id_order(times: Any, message_ids: np.ndarray) -> np.ndarray:
+    """Positions sorting by time (missing last), then message id: what
+    ``sort_values(["time", "message_id"], kind="stable")`` gives, with C sorts only."""
+    t = times.asi8.copy()
+    t[times.isna()] = np.iinfo(np.int64).max
+    ids = message_ids.astype(str)   # fixed-width text sorts like Python strings
+    return np.lexsort((ids, t))
 
 
 def _guess_name(text: str) -> str:

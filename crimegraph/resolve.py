@@ -487,6 +487,25 @@ def _join_runs(groups: np.ndarray, values: np.ndarray, *, distinct: bool = True,
     return groups[starts], joined
 
 
+def _run_sources(starts: np.ndarray, ends: np.ndarray, files: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """``file:line;file:line`` of the rows ``starts[i]:ends[i]`` of each run (no text per row
+    is built first: a million payments seen twice would need two million strings)."""
+    out = np.empty(len(starts), dtype=object)
+    size = ends - starts
+    for n in np.unique(size).tolist():
+        at = np.flatnonzero(size == n)
+        cols = [(files[starts[at] + k].tolist(), lines[starts[at] + k].tolist()) for k in range(n)]
+        if n == 1:
+            out[at] = [f"{f}:{line}" for f, line in zip(*cols[0], strict=True)]
+        elif n == 2:
+            out[at] = [f"{f}:{line};{g}:{m}" for f, line, g, m in zip(*cols[0], *cols[1], strict=True)]
+        else:
+            out[at] = [";".join(f"{f}:{line}" for f, line in zip(fs, ls, strict=True))
+                       for fs, ls in zip(zip(*(c[0] for c in cols), strict=True),
+                                         zip(*(c[1] for c in cols), strict=True), strict=True)]
+    return out
+
+
 def _persons_from_components(ledger: _Ledger, root: np.ndarray) -> tuple[pd.DataFrame, dict[str, str]]:
     """One person per component, ordered by the best kind of its keys, then its smallest key."""
     keys = ledger.keys
@@ -654,16 +673,16 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     payee_of[codes[first_in]] = pid[first_in]
     paired = first_out[pd.notna(pid[first_out]) & pd.notna(payee_of[codes[first_out]])]
     completed = np.logical_and.reduceat(tr["completed"].to_numpy(dtype=bool)[order], starts)
-    _, sources = _join_runs(codes, (tr["source_file"] + ":" + tr["source_line"].astype(str)).to_numpy(dtype=object)[order],
-                            distinct=False)
     pc = codes[paired]
+    sources = _run_sources(starts[pc], np.r_[starts[1:], len(codes)][pc], tr["source_file"].to_numpy(dtype=object)[order],
+                           tr["source_line"].to_numpy()[order])
     at = order[paired]   # the paired rows in the table's own order
     bulk = pd.DataFrame({
         "transfer_id": tr["transfer_id"].to_numpy(dtype=object)[at],
         "channel": tr["channel"].to_numpy(dtype=object)[at], "time": tr["time"].array[at],
         "amount": tr["amount"].to_numpy(dtype=object)[at], "completed": completed[pc],
         "payer": pid[paired], "payee": payee_of[pc], "link": "same transaction id in both parties' records",
-        "kind": tr["kind"].to_numpy(dtype=object)[at], "sources": sources[pc]}, columns=cols)
+        "kind": tr["kind"].to_numpy(dtype=object)[at], "sources": sources}, columns=cols)
     is_paired = np.zeros(len(starts), dtype=bool)
     is_paired[pc] = True
     left = order[~is_paired[codes]]

@@ -235,3 +235,33 @@ def test_money_between_sums_each_pair_in_payment_order():
     got = _money_between(pay, {"A", "B", "C"})
     assert got == {("person:A", "person:B"): 0.1 + 0.2, ("person:B", "person:C"): 1.0}   # self and X left out
     assert _money_between(pay.iloc[:0], {"A"}) == {}
+
+
+def test_victims_table_orders_and_explodes_like_pandas(analysis):
+    """victims() in bulk = sort by (time, message id), one row per ID number, first posting
+    kept: checked against the plain pandas recipe on messages with several ID numbers, equal
+    times, a missing time and an ID posted twice."""
+    import dataclasses
+
+    import pandas as pd
+
+    m = analysis.case.messages
+    posted = m[m["id_numbers"] != ""]
+    a, b, c, d = posted.index[:4]
+    m = m.copy()
+    m.loc[a, "id_numbers"] = m.loc[b, "id_numbers"] + ";" + m.loc[c, "id_numbers"] + ";110105194912310021"
+    m.loc[b, "time"] = m.loc[c, "time"]        # equal times: the message id decides
+    m.loc[d, "time"] = pd.NaT                  # missing time: last
+    case = dataclasses.replace(analysis.case, messages=m)
+    a2 = dataclasses.replace(analysis, case=case)
+    got = a2.victims()
+
+    p = m[(m["id_numbers"] != "") & m["sender_wxid"].notna()].sort_values(["time", "message_id"], kind="stable")
+    ids = p["id_numbers"].str.split(";")
+    want = p.assign(id_number=ids, n_ids=ids.str.len()).explode("id_number").drop_duplicates("id_number")
+    assert got["id_number"].tolist() == want["id_number"].tolist()
+    assert got["source_line"].tolist() == want["source_line"].tolist()
+    assert got["first_seen"].isna().tolist() == want["time"].isna().tolist()
+    assert got["first_seen"].isna().iloc[-1] and got["source_line"].iloc[-1] == m.loc[d, "source_line"]
+    multi = got[got["id_number"] == "110105194912310021"]
+    assert len(multi) == 1 and multi["name"].iloc[0] == "" and multi["phone"].iloc[0] == ""
