@@ -97,6 +97,26 @@ class _Ledger:
         self.note_kind.append(kind)
         self.note_src.append(src)
 
+    def note_many(self, keys: list[str], what: list[str], values: list[str], kind: str, srcs: list[str]) -> None:
+        """:meth:`note` for many keys of one kind, in order."""
+        base = len(self.note_key)
+        for i, (w, v) in enumerate(zip(what, values, strict=True)):
+            if v and v not in NOT_A_PERSON:
+                self.label_note.append(base + i)
+                self.label_what.append(w)
+                self.label_value.append(v)
+        self.note_key.extend(keys)
+        self.note_kind.extend([kind] * len(keys))
+        self.note_src.extend(srcs)
+
+    def merge_many(self, a: list[str], b: list[str], reason: str, sources: list[str]) -> None:
+        """:meth:`merge` for many pairs with one reason, in order."""
+        self._keys = self._index = None
+        self.merge_a.extend(a)
+        self.merge_b.extend(b)
+        self.merge_reason.extend([reason] * len(a))
+        self.merge_source.extend(sources)
+
     def merge(self, a: str, b: str, reason: str, source: str) -> None:
         if self._keys is not None and (a not in self.index or b not in self.index):
             self._keys = self._index = None   # a key not seen before: index the keys again
@@ -324,18 +344,7 @@ def resolve_entities(case: Case) -> Resolution:
 
     # 5. leaked identities: the ID number with the single phone posted beside it ----------
     if not msgs.empty:
-        posted = msgs[msgs["id_numbers"] != ""]
-        for id_numbers, phone_list, file, line in zip(
-                *(posted[c].tolist() for c in ("id_numbers", "phones", "source_file", "source_line")), strict=True):
-            ids = _split(id_numbers)
-            phones = _split(phone_list)
-            src = f"{file}:{line}"
-            for i in ids:
-                note(f"idn:{i}", "id_numbers", i, "posted", src)
-            if len(ids) == 1 and len(phones) == 1:
-                ph = f"phone:{phones[0]}"
-                note(ph, "phones", phones[0], "posted", src)
-                merge(f"idn:{ids[0]}", ph, "posted together (ID number and phone in one message)", src)
+        _note_postings(ledger, msgs[msgs["id_numbers"] != ""])
 
     # 6. a real name corroborated by a shared counterparty (until nothing changes) --------
     root = ledger.components()
@@ -358,6 +367,39 @@ def resolve_entities(case: Case) -> Resolution:
         "source": np.array(ledger.merge_source, dtype=object)[keep]}, dtype=object)
     merges_df["person_id"] = [key_to_person.get(a, "") for a in merges_df["a"]]
     return Resolution(persons, merges_df, key_to_person, transfers, orgs, _first_seen(ledger))
+
+
+def _note_postings(ledger: _Ledger, posted: pd.DataFrame) -> None:
+    """Step 5 of :func:`resolve_entities` for every posting at once (the same notes and
+    merges, in the same order, as one message at a time)."""
+    keys: list[str] = []
+    what: list[str] = []
+    values: list[str] = []
+    srcs: list[str] = []
+    pair_a: list[str] = []
+    pair_b: list[str] = []
+    pair_src: list[str] = []
+    for id_numbers, phone_list, file, line in zip(
+            *(posted[c].tolist() for c in ("id_numbers", "phones", "source_file", "source_line")), strict=True):
+        ids = _split(id_numbers)
+        phones = _split(phone_list)
+        src = f"{file}:{line}"
+        for i in ids:
+            keys.append(f"idn:{i}")
+            what.append("id_numbers")
+            values.append(i)
+            srcs.append(src)
+        if len(ids) == 1 and len(phones) == 1:
+            ph = f"phone:{phones[0]}"
+            keys.append(ph)
+            what.append("phones")
+            values.append(phones[0])
+            srcs.append(src)
+            pair_a.append(keys[-2])
+            pair_b.append(ph)
+            pair_src.append(src)
+    ledger.note_many(keys, what, values, "posted", srcs)
+    ledger.merge_many(pair_a, pair_b, "posted together (ID number and phone in one message)", pair_src)
 
 
 def _first_seen(ledger: _Ledger) -> dict[str, str]:
@@ -518,7 +560,8 @@ def _persons_from_components(ledger: _Ledger, root: np.ndarray) -> tuple[pd.Data
         rank).fillna(posted).to_numpy(np.int64)
     comp_rank = np.full(len(keys), posted, dtype=np.int64)
     np.minimum.at(comp_rank, root, key_rank)
-    roots = np.unique(root)   # = their smallest keys, in key order
+    roots = np.sort(root)
+    roots = roots[np.r_[True, roots[1:] != roots[:-1]]]   # = their smallest keys, in key order
     ordered = roots[np.lexsort((roots, comp_rank[roots]))]
     person_no = np.empty(len(keys), dtype=np.int64)
     person_no[ordered] = np.arange(len(ordered))
