@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .io.case import Case
-from .resolve import Resolution, resolve_entities
+from .resolve import Resolution, _join_runs, _sorted_unique, resolve_entities
 
 __all__ = ["NODE_TYPES", "EDGE_TYPES", "DETAILS", "CaseGraph", "build_graph", "to_frames", "from_frames",
            "suspect_projection", "leaked_identities", "person_payments", "is_person_ref", "person_ref_mask"]
@@ -141,8 +141,13 @@ def leaked_identities(case: Case, key_to_person: dict[str, str]) -> pd.DataFrame
     wx = pd.Series({w: key_to_person.get(f"wx:{w}") for w in posted["sender_wxid"].unique()}, dtype=object)
     df = posted.assign(poster=posted["sender_wxid"].map(wx))
     df = df[df["poster"].notna()]
-    ids = df["id_numbers"].str.split(";")
-    df = df.assign(id_number=ids, n_ids=ids.str.len()).explode("id_number")
+    text = df["id_numbers"].to_numpy(dtype=object)
+    many = np.array([";" in s for s in text.tolist()], dtype=bool)
+    if many.any():   # messages with several ID numbers: one row per number
+        ids = df["id_numbers"].str.split(";")
+        df = df.assign(id_number=ids, n_ids=ids.str.len()).explode("id_number")
+    else:   # one ID number per message (nearly always): nothing to split
+        df = df.assign(id_number=text, n_ids=1)
     df = df.drop_duplicates(["poster", "id_number"], keep="first")
     return df[cols].reset_index(drop=True)
 
@@ -312,11 +317,28 @@ def _add_payment_summaries(G: nx.MultiDiGraph, transfers: pd.DataFrame) -> None:
                     first_time=("time", "min"), last_time=("time", "max"))
     paid = decimal_sums(t[t["done"]], keys)
 
+    payer_codes, payers = pd.factorize(t["payer"].to_numpy(dtype=object))
+    payee_codes, payees = pd.factorize(t["payee"].to_numpy(dtype=object))
+    pair = payer_codes.astype(np.int64) * len(payees) + payee_codes
+    pair[(payer_codes < 0) | (payee_codes < 0)] = -1   # no party: no edge (groupby leaves them out too)
+
     def joined(col: str, first: int | None = None) -> dict[tuple[str, str], str]:
-        vals = t[[*keys, col]] if first else t[[*keys, col]].drop_duplicates().sort_values([*keys, col])
-        if first:
-            vals = vals.groupby(keys, sort=False).head(first)
-        return {k: ";".join(v) for k, v in vals.groupby(keys, sort=False)[col].agg(list).items()}
+        """Per (payer, payee): its distinct values sorted, or its ``first`` values in order."""
+        values = t[col].to_numpy(dtype=object)
+        if first is None:
+            codes, uniques = pd.factorize(values, sort=True)   # code order = value order
+            both = _sorted_unique((pair * len(uniques) + codes)[pair >= 0])
+            groups, texts = _join_runs(both // len(uniques), np.asarray(uniques, dtype=object)[both % len(uniques)],
+                                       distinct=False)
+        else:
+            order = np.argsort(pair, kind="stable")
+            runs = pair[order]
+            starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+            rank = np.arange(len(runs)) - np.repeat(starts, np.diff(np.r_[starts, len(runs)]))
+            keep = order[(rank < first) & (runs >= 0)]
+            groups, texts = _join_runs(pair[keep], values[keep], distinct=False)
+        return {(payers[g // len(payees)], payees[g % len(payees)]): s
+                for g, s in zip(groups.tolist(), texts.tolist(), strict=True)}
 
     channels, links, sources = joined("channel"), joined("link"), joined("sources", first=3)
     for (payer, payee), r in zip(summary.index, summary.itertuples(index=False), strict=True):

@@ -505,6 +505,12 @@ _PERSON_COLUMNS = ("names", "nicknames", "aliases", "phones", "wechat_ids", "ali
                    "id_numbers", "devices")
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integer codes by sorting (numpy's hash-based unique is slower here)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
 def _join_runs(groups: np.ndarray, values: np.ndarray, *, distinct: bool = True, sep: str = ";"
                ) -> tuple[np.ndarray, np.ndarray]:
     """Join (with ``sep``) the ``values`` of each run of equal ``groups`` (runs are contiguous):
@@ -560,8 +566,7 @@ def _persons_from_components(ledger: _Ledger, root: np.ndarray) -> tuple[pd.Data
         rank).fillna(posted).to_numpy(np.int64)
     comp_rank = np.full(len(keys), posted, dtype=np.int64)
     np.minimum.at(comp_rank, root, key_rank)
-    roots = np.sort(root)
-    roots = roots[np.r_[True, roots[1:] != roots[:-1]]]   # = their smallest keys, in key order
+    roots = _sorted_unique(root)   # = their smallest keys, in key order
     ordered = roots[np.lexsort((roots, comp_rank[roots]))]
     person_no = np.empty(len(keys), dtype=np.int64)
     person_no[ordered] = np.arange(len(ordered))

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .graph import CaseGraph, is_person_ref, person_ref_mask
 from .io._common import map_unique
-from .resolve import _join_runs
+from .resolve import _join_runs, _sorted_unique
 
 __all__ = ["ROLES", "RoleResult", "infer_roles", "money_flows"]
 
@@ -373,8 +373,7 @@ def _posters_of_victims(cg: CaseGraph, rows: np.ndarray, label: dict[str, str]) 
     victim = np.repeat(rows[by_mine], n)
     leak = by_leak[np.repeat(lo - np.cumsum(np.r_[0, n[:-1]]), n) + np.arange(n.sum())]
     poster_codes, posters = pd.factorize(leaks["poster"].to_numpy(dtype=object)[leak], sort=True)
-    pair = np.sort(victim.astype(np.int64) * max(len(posters), 1) + poster_codes)   # by victim, then poster id
-    pair = pair[np.r_[True, pair[1:] != pair[:-1]]]
+    pair = _sorted_unique(victim.astype(np.int64) * max(len(posters), 1) + poster_codes)   # by victim, then poster
     victim, poster_codes = pair // max(len(posters), 1), pair % max(len(posters), 1)
     text = np.array([f"{label.get('person:' + q, q)} ({q})" for q in posters.tolist()], dtype=object)
     return _join_runs(victim, text[poster_codes], distinct=False, sep=", ")

@@ -265,3 +265,26 @@ def test_victims_table_orders_and_explodes_like_pandas(analysis):
     assert got["first_seen"].isna().iloc[-1] and got["source_line"].iloc[-1] == m.loc[d, "source_line"]
     multi = got[got["id_number"] == "110105194912310021"]
     assert len(multi) == 1 and multi["name"].iloc[0] == "" and multi["phone"].iloc[0] == ""
+
+
+def test_posters_of_victims_in_bulk():
+    """Each victim's posters (label and id, sorted by poster, once each); a person with two
+    ID numbers gets the posters of both; no posting, no entry."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from crimegraph.roles import _posters_of_victims
+
+    persons = pd.DataFrame({"person_id": ["P1", "P2", "P3"], "id_numbers": ["A", "B;C", "D"]})
+    leaks = pd.DataFrame({"id_number": ["C", "A", "B", "A", "C"], "poster": ["P9", "P8", "P7", "P8", "P7"]})
+    cg = SimpleNamespace(persons=persons, leaks=leaks)
+    who, text = _posters_of_victims(cg, np.array([0, 1, 2]), {"person:P7": "阿强"})
+    assert who.tolist() == [0, 1]
+    assert text.tolist() == ["P8 (P8)", "阿强 (P7), P9 (P9)"]
+    none = _posters_of_victims(SimpleNamespace(persons=persons, leaks=leaks.iloc[:0]), np.array([0]), {})
+    assert [len(x) for x in none] == [0, 0]
+    nomatch = _posters_of_victims(SimpleNamespace(persons=persons, leaks=leaks.assign(id_number="Z")),
+                                  np.array([0, 2]), {})
+    assert [len(x) for x in nomatch] == [0, 0]
