@@ -372,7 +372,7 @@ def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.Data
     keep[first] = True
     _count_skipped(df.loc[~keep, "source_file"], by_file,
                    "duplicate: same message already loaded from another phone's export")
-    out = df.loc[keep].copy()
+    out = df.loc[keep].copy(deep=False)   # a new table already: no second copy of its data
     kept_codes = codes[keep]
     out["copies"] = np.bincount(codes, minlength=len(uniques))[kept_codes].astype("int64")
     # fill sender details missing in the first copy (PyWxDump lacks nicknames) from later copies
@@ -471,7 +471,7 @@ def _canonical_direct_chats(messages: pd.DataFrame, devices: pd.DataFrame) -> pd
     direct = ~messages["is_group"].astype(bool) & messages["device"].isin(list(one))
     if not direct.any():
         return messages
-    messages = messages.copy()
+    # (read_case's own intermediate table, changed in place: no copy of millions of rows)
     own = messages.loc[direct, "device"].map(one)
     peer = messages.loc[direct, "chat_id"]
     messages.loc[direct, "chat_id"] = ["dm:" + "|".join(sorted((a, b))) for a, b in zip(own, peer, strict=True)]
