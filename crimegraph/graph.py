@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .io.case import Case
-from .resolve import Resolution, _join_runs, _sorted_unique, resolve_entities
+from .resolve import Resolution, _join_runs, _pair_codes, _sorted_unique, resolve_entities
 
 __all__ = ["NODE_TYPES", "EDGE_TYPES", "DETAILS", "CaseGraph", "build_graph", "to_frames", "from_frames",
            "suspect_projection", "leaked_identities", "person_payments", "is_person_ref", "person_ref_mask"]
@@ -317,10 +317,8 @@ def _add_payment_summaries(G: nx.MultiDiGraph, transfers: pd.DataFrame) -> None:
                     first_time=("time", "min"), last_time=("time", "max"))
     paid = decimal_sums(t[t["done"]], keys)
 
-    payer_codes, payers = pd.factorize(t["payer"].to_numpy(dtype=object))
-    payee_codes, payees = pd.factorize(t["payee"].to_numpy(dtype=object))
-    pair = payer_codes.astype(np.int64) * len(payees) + payee_codes
-    pair[(payer_codes < 0) | (payee_codes < 0)] = -1   # no party: no edge (groupby leaves them out too)
+    # a pair code per payment (-1 without both parties: no edge, as groupby leaves them out)
+    pair, payers, payees = _pair_codes(t["payer"].to_numpy(dtype=object), t["payee"].to_numpy(dtype=object))
 
     def joined(col: str, first: int | None = None) -> dict[tuple[str, str], str]:
         """Per (payer, payee): its distinct values sorted, or its ``first`` values in order."""
@@ -337,8 +335,7 @@ def _add_payment_summaries(G: nx.MultiDiGraph, transfers: pd.DataFrame) -> None:
             rank = np.arange(len(runs)) - np.repeat(starts, np.diff(np.r_[starts, len(runs)]))
             keep = order[(rank < first) & (runs >= 0)]
             groups, texts = _join_runs(pair[keep], values[keep], distinct=False)
-        return {(payers[g // len(payees)], payees[g % len(payees)]): s
-                for g, s in zip(groups.tolist(), texts.tolist(), strict=True)}
+        return {(payers[g], payees[g]): s for g, s in zip(groups.tolist(), texts.tolist(), strict=True)}
 
     channels, links, sources = joined("channel"), joined("link"), joined("sources", first=3)
     for (payer, payee), r in zip(summary.index, summary.itertuples(index=False), strict=True):
@@ -457,7 +454,7 @@ def _money_between(pay: pd.DataFrame, persons: set[str]) -> dict[tuple[str, str]
     payer, payee = codes[:n], codes[n:]
     keep = known[payer] & known[payee] & (payer != payee)
     lo, hi = np.minimum(payer, payee)[keep], np.maximum(payer, payee)[keep]   # codes sort like the ids
-    pair, firsts = pd.factorize(lo.astype(np.int64) * len(names) + hi)
-    sums = np.bincount(pair, weights=pay["yuan"].to_numpy(dtype=float)[keep], minlength=len(firsts))
-    a, b = names[firsts // len(names)].tolist(), names[firsts % len(names)].tolist()   # adds in row order, like +=
-    return {(f"person:{x}", f"person:{y}"): s for x, y, s in zip(a, b, sums.tolist(), strict=True)}
+    pair, a, b = _pair_codes(lo, hi)
+    sums = np.bincount(pair, weights=pay["yuan"].to_numpy(dtype=float)[keep], minlength=len(a))   # in row order, like +=
+    return {(f"person:{x}", f"person:{y}"): s
+            for x, y, s in zip(names[a].tolist(), names[b].tolist(), sums.tolist(), strict=True)}

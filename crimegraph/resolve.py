@@ -89,16 +89,11 @@ class _Ledger:
         self._merge_codes = np.empty((2, 0), dtype=np.int64)
 
     def note(self, key: str, what: str, value: str | None, kind: str, src: str = "") -> None:
-        if value and value not in NOT_A_PERSON:
-            self.label_note.append(len(self.note_key))
-            self.label_what.append(what)
-            self.label_value.append(value)
-        self.note_key.append(key)
-        self.note_kind.append(kind)
-        self.note_src.append(src)
+        self.note_many([key], [what], [value], kind, [src])
 
-    def note_many(self, keys: list[str], what: list[str], values: list[str], kind: str, srcs: list[str]) -> None:
-        """:meth:`note` for many keys of one kind, in order."""
+    def note_many(self, keys: list[str], what: list[str], values: list[str | None], kind: str,
+                  srcs: list[str]) -> None:
+        """Note ``values`` (a label: what they are) on ``keys``, in order."""
         base = len(self.note_key)
         for i, (w, v) in enumerate(zip(what, values, strict=True)):
             if v and v not in NOT_A_PERSON:
@@ -109,21 +104,17 @@ class _Ledger:
         self.note_kind.extend([kind] * len(keys))
         self.note_src.extend(srcs)
 
+    def merge(self, a: str, b: str, reason: str, source: str) -> None:
+        self.merge_many([a], [b], reason, [source])
+
     def merge_many(self, a: list[str], b: list[str], reason: str, sources: list[str]) -> None:
-        """:meth:`merge` for many pairs with one reason, in order."""
-        self._keys = self._index = None
+        """Merge the keys ``a[i]`` and ``b[i]`` for ``reason``, in order."""
+        if self._keys is not None and (self.codes(a + b) < 0).any():
+            self._keys = self._index = None   # a key not seen before: index the keys again
         self.merge_a.extend(a)
         self.merge_b.extend(b)
         self.merge_reason.extend([reason] * len(a))
         self.merge_source.extend(sources)
-
-    def merge(self, a: str, b: str, reason: str, source: str) -> None:
-        if self._keys is not None and (a not in self.index or b not in self.index):
-            self._keys = self._index = None   # a key not seen before: index the keys again
-        self.merge_a.append(a)
-        self.merge_b.append(b)
-        self.merge_reason.append(reason)
-        self.merge_source.append(source)
 
     # -- key codes ----------------------------------------------------------------------
     @property
@@ -511,6 +502,18 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
+def _pair_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code of each pair ``(a[i], b[i])``, numbered in order of first appearance (-1 where
+    either is missing), and each code's ``a`` and ``b`` value."""
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    ok = (ca >= 0) & (cb >= 0)
+    codes = np.full(len(ca), -1, dtype=np.int64)
+    width = max(len(ub), 1)
+    codes[ok], firsts = pd.factorize(ca[ok].astype(np.int64) * width + cb[ok])
+    return codes, ua[firsts // width], ub[firsts % width]
+
+
 def _join_runs(groups: np.ndarray, values: np.ndarray, *, distinct: bool = True, sep: str = ";"
                ) -> tuple[np.ndarray, np.ndarray]:
     """Join (with ``sep``) the ``values`` of each run of equal ``groups`` (runs are contiguous):
@@ -540,17 +543,14 @@ def _run_sources(starts: np.ndarray, ends: np.ndarray, files: np.ndarray, lines:
     is built first: a million payments seen twice would need two million strings)."""
     out = np.empty(len(starts), dtype=object)
     size = ends - starts
-    for n in np.unique(size).tolist():
-        at = np.flatnonzero(size == n)
-        cols = [(files[starts[at] + k].tolist(), lines[starts[at] + k].tolist()) for k in range(n)]
-        if n == 1:
-            out[at] = [f"{f}:{line}" for f, line in zip(*cols[0], strict=True)]
-        elif n == 2:
-            out[at] = [f"{f}:{line};{g}:{m}" for f, line, g, m in zip(*cols[0], *cols[1], strict=True)]
-        else:
-            out[at] = [";".join(f"{f}:{line}" for f, line in zip(fs, ls, strict=True))
-                       for fs, ls in zip(zip(*(c[0] for c in cols), strict=True),
-                                         zip(*(c[1] for c in cols), strict=True), strict=True)]
+    one, two = np.flatnonzero(size == 1), np.flatnonzero(size == 2)
+    out[one] = [f"{f}:{n}" for f, n in zip(files[starts[one]].tolist(), lines[starts[one]].tolist(), strict=True)]
+    first, second = starts[two], starts[two] + 1
+    out[two] = [f"{f}:{n};{g}:{m}" for f, n, g, m in zip(files[first].tolist(), lines[first].tolist(),
+                                                          files[second].tolist(), lines[second].tolist(), strict=True)]
+    for i in np.flatnonzero(size > 2).tolist():
+        run = slice(starts[i], ends[i])
+        out[i] = ";".join(f"{f}:{n}" for f, n in zip(files[run].tolist(), lines[run].tolist(), strict=True))
     return out
 
 
@@ -704,7 +704,7 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
 
     # Most payments are seen in both parties' records: pair those in bulk, then resolve the rest
     # (one side only, neutral) one transaction at a time.
-    # (columns are taken in that order one at a time: the table itself is never copied)
+    # (each column is taken in that order when needed: the table itself is never copied)
     codes, _ = pd.factorize(tr["transfer_id"], sort=True)   # code order = transfer id order
     order = np.argsort(codes, kind="stable")
     codes = codes[order]

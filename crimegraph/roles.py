@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,7 @@ import pandas as pd
 
 from .graph import CaseGraph, is_person_ref, person_ref_mask
 from .io._common import map_unique
-from .resolve import _join_runs, _sorted_unique
+from .resolve import _join_runs, _pair_codes, _sorted_unique
 
 __all__ = ["ROLES", "RoleResult", "infer_roles", "money_flows"]
 
@@ -294,7 +295,7 @@ def _money_in_cents(done: pd.DataFrame, cents: np.ndarray, ids: list[str]
     payer_codes, payers = pd.factorize(done["payer"].to_numpy(dtype=object))
     payee_codes, payees = pd.factorize(done["payee"].to_numpy(dtype=object))
     columns: dict[str, list[Any]] = {}
-    position = {p: i for i, p in enumerate(ids)}
+    position = _positions(ids)
     for codes, refs, total, count in ((payee_codes, payees, "money_in", "payments_in"),
                                       (payer_codes, payers, "money_out", "payments_out")):
         ok = codes >= 0
@@ -302,19 +303,32 @@ def _money_in_cents(done: pd.DataFrame, cents: np.ndarray, ids: list[str]
         np.add.at(sums, codes[ok], cents[ok])
         n = np.bincount(codes[ok], minlength=len(refs))
         at = np.full(len(ids), -1, dtype=np.int64)   # row of each person in refs; -1: no payments
-        for i, r in enumerate(refs.tolist()):
-            if r in position:
-                at[position[r]] = i
+        where = position(refs.tolist())
+        at[where[where >= 0]] = np.flatnonzero(where >= 0)
         money = np.append(np.array([Decimal(v).scaleb(-2) for v in sums.tolist()], dtype=object), Decimal("0"))
         columns[total] = money[at].tolist()
         columns[count] = np.append(n, 0)[at].tolist()
     both = (payer_codes >= 0) & (payee_codes >= 0)
-    key, firsts = pd.factorize(payer_codes[both].astype(np.int64) * len(payees) + payee_codes[both])
-    sums = np.zeros(len(firsts), dtype=np.int64)
+    key, a, b = _pair_codes(payer_codes[both], payee_codes[both])
+    sums = np.zeros(len(a), dtype=np.int64)
     np.add.at(sums, key, cents[both])
-    a, b = payers[firsts // len(payees)].tolist(), payees[firsts % len(payees)].tolist()
-    pair = {(x, y): Decimal(v).scaleb(-2) for x, y, v in zip(a, b, sums.tolist(), strict=True)}
+    pair = {(x, y): Decimal(v).scaleb(-2)
+            for x, y, v in zip(payers[a].tolist(), payees[b].tolist(), sums.tolist(), strict=True)}
     return pair, {k: columns[k] for k in ("money_in", "money_out", "payments_in", "payments_out")}
+
+
+def _positions(ids: list[str]) -> Callable[[list[str]], np.ndarray]:
+    """A lookup of the position of each of a few values in ``ids`` (-1: absent); binary search
+    when ``ids`` is sorted (a role table is), else a dictionary of all of them."""
+    arr = np.array(ids, dtype=object)
+    if len(arr) < 2 or bool((arr[:-1] < arr[1:]).all()):
+        def search(values: list[str]) -> np.ndarray:
+            at = np.searchsorted(arr, np.array(values, dtype=object)).clip(0, max(len(arr) - 1, 0))
+            hit = arr[at] == np.array(values, dtype=object) if len(arr) else np.zeros(len(values), dtype=bool)
+            return np.where(hit, at, -1)
+        return search
+    index = {p: i for i, p in enumerate(ids)}
+    return lambda values: np.array([index.get(v, -1) for v in values], dtype=np.int64)
 
 
 def _small_payments(pay: pd.DataFrame, small: np.ndarray) -> defaultdict[str, dict[str, _Paid]]:
@@ -323,15 +337,13 @@ def _small_payments(pay: pd.DataFrame, small: np.ndarray) -> defaultdict[str, di
     rows = np.flatnonzero(small)
     if len(rows) == 0:
         return out
-    codes, names = pd.factorize(np.concatenate([pay["payee"].to_numpy(dtype=object)[rows],
-                                                pay["payer"].to_numpy(dtype=object)[rows]]))
-    pair, firsts = pd.factorize(codes[:len(rows)].astype(np.int64) * len(names) + codes[len(rows):])
+    pair, payee, payer = _pair_codes(pay["payee"].to_numpy(dtype=object)[rows], pay["payer"].to_numpy(dtype=object)[rows])
     yuan, amount = pay["yuan"].to_numpy(dtype=float)[rows], pay["amount"].to_numpy(dtype=object)[rows]
-    n = np.bincount(pair, minlength=len(firsts))
+    n = np.bincount(pair, minlength=len(payee))
     by_pair = pd.Series(yuan).groupby(pair, sort=True)   # pairs 0, 1, ...: first smallest / largest
     lo, hi = by_pair.idxmin().to_numpy(), by_pair.idxmax().to_numpy()
-    payee, payer = names[firsts // len(names)].tolist(), names[firsts % len(names)].tolist()
-    for v, u, k, a, b in zip(payee, payer, n.tolist(), amount[lo].tolist(), amount[hi].tolist(), strict=True):
+    for v, u, k, a, b in zip(payee.tolist(), payer.tolist(), n.tolist(), amount[lo].tolist(), amount[hi].tolist(),
+                             strict=True):
         out[f"person:{v}"][f"person:{u}"] = _Paid(k, a, b)
     return out
 
@@ -440,11 +452,19 @@ def money_flows(cg: CaseGraph, roles: RoleResult) -> tuple[pd.DataFrame, pd.Data
         if role.get(a_) == "resale":
             sales[b_] = sales.get(b_, zero) + a
     rows = []
-    for m, grp in t[t["crew"] != ""].groupby("crew", sort=True):
-        pushers = grp.loc[grp["role"] == "pusher", "person_id"].tolist()
+    members = t.loc[t["crew"] != "", ["person_id", "label", "role", "crew", "ids_posted"]]
+    pushers_of: dict[str, list[str]] = defaultdict(list)
+    merchant: dict[str, str] = {}
+    for p, lab, r, m in zip(*(members[c].tolist() for c in ("person_id", "label", "role", "crew")), strict=True):
+        if r == "pusher":
+            pushers_of[m].append(p)
+        if p == m:
+            merchant[m] = lab
+    victims = members.groupby("crew", sort=True)["ids_posted"].sum()
+    for m, n_ids in zip(victims.index.tolist(), victims.tolist(), strict=True):
+        pushers = pushers_of.get(m, [])
         rows.append({
-            "crew": m, "merchant": grp.loc[grp["person_id"] == m, "label"].squeeze() if (grp["person_id"] == m).any() else "",
-            "pushers": len(pushers), "victims": int(grp["ids_posted"].sum()),
+            "crew": m, "merchant": merchant.get(m, ""), "pushers": len(pushers), "victims": int(n_ids),
             "commissions_paid": sum((pair.get((m, p), Decimal("0")) for p in pushers), Decimal("0")),
             "sales_received": sales.get(m, Decimal("0")),
         })

@@ -86,8 +86,7 @@ class ChainModel:
         return {"buyers": buyers, "sales": crew_sales, "affected": affected,
                 "members": {m: sorted(set(ps)) for m, ps in self.crews.items()},
                 "ids": {m: sum(self.identities.get(p, 0) for p in ps) for m, ps in self.crews.items()},
-                "comm": {m: sum(self.commissions.get(p, 0.0) for p in ps) for m, ps in self.crews.items()},
-                "size": {m: len(set(ps)) for m, ps in self.crews.items()}}
+                "comm": {m: sum(self.commissions.get(p, 0.0) for p in ps) for m, ps in self.crews.items()}}
 
     def harm(self, removed: Iterable[Hashable]) -> dict[str, float]:
         """Identities and money still flowing after ``removed`` are arrested, after recovery."""
@@ -102,7 +101,7 @@ class ChainModel:
         f = self._flows
         crew_ids = f["ids"][m]
         arrested = [p for p in f["members"][m] if p in gone]
-        if len(arrested) < f["size"][m]:   # pushers left
+        if len(arrested) < len(f["members"][m]):   # pushers left
             lost = sum(self.identities.get(p, 0) * pushers.count(p) for p in arrested)
             capacity = 1.0 - (lost * (1 - self.params.get("pusher_takeover", 1.0)) / crew_ids if crew_ids else 0.0)
         else:

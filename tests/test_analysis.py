@@ -288,3 +288,11 @@ def test_posters_of_victims_in_bulk():
     nomatch = _posters_of_victims(SimpleNamespace(persons=persons, leaks=leaks.assign(id_number="Z")),
                                   np.array([0, 2]), {})
     assert [len(x) for x in nomatch] == [0, 0]
+
+
+@pytest.mark.parametrize("ids", [["P1", "P2", "P3", "P5"], ["P3", "P1", "P5", "P2"], [], ["P1"]])
+def test_positions_of_a_few_ids(ids):
+    from crimegraph.roles import _positions
+
+    got = _positions(ids)(["P5", "P4", "P1", "org:x"]).tolist()
+    assert got == [ids.index(v) if v in ids else -1 for v in ["P5", "P4", "P1", "org:x"]]
