@@ -112,12 +112,11 @@ class Analysis:
         sender = col("sender_wxid")[at]
         wx = {w: k2p.get(f"wx:{w}", "") for w in pd.unique(sender).tolist()}
         leaked_by = [wx[w] for w in sender.tolist()]
-        t = self.roles.table
-        t = t[t["person_id"].isin(set(leaked_by))]
-        crew = dict(zip(t["person_id"].tolist(), t["crew"].tolist(), strict=True))
-        t = self.roles.table
-        t = t[t["person_id"].isin(set(leaked_by) | set(crew.values()))]
-        label = dict(zip(t["person_id"].tolist(), t["label"].tolist(), strict=True))
+        roles = self.roles.table   # (only the posters and their merchants are looked up)
+        posters = roles[roles["person_id"].isin(set(leaked_by))]
+        crew = dict(zip(posters["person_id"].tolist(), posters["crew"].tolist(), strict=True))
+        named = roles[roles["person_id"].isin(set(leaked_by) | set(crew.values()))]
+        label = dict(zip(named["person_id"].tolist(), named["label"].tolist(), strict=True))
         one = (n_ids[at] == 1).tolist()
         out = pd.DataFrame({
             "id_number": ids,
