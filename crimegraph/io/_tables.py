@@ -27,9 +27,8 @@ __all__ = ["finish_transfers", "stable_id", "dedupe"]
 
 def stable_id(*parts: object) -> str:
     """A short stable hash of ``parts`` (same input, same id, on every machine)."""
-    h = hashlib.blake2b("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8"),
-                        digest_size=10)
-    return h.hexdigest()
+    text = "\x1f".join(["" if p is None else str(p) for p in parts])   # (a list joins faster than a generator)
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 
 def dedupe(frame: pd.DataFrame, keys: Sequence[str], report: FileReport | None,
