@@ -553,3 +553,12 @@ def test_chat_export_whose_every_row_is_rejected_still_accounts(tmp_path):
     res = read_memotrace(p)
     assert res.report.rows_read == 2 and res.report.rejected == 2 and res.report.accepted == 0
     assert res.frame.empty and "id_numbers" in res.frame.columns
+
+
+@given(st.text(alphabet=st.sampled_from(list(" \t\n'\u00a0\u3000\u2005\u200bx/-阿")), max_size=8))
+def test_clean_strips_like_its_pattern(text):
+    """clean() skips the regex when nothing can be stripped; the result is the pattern's."""
+    from crimegraph.io._common import _WS, NULLS, clean
+
+    stripped = _WS.sub("", text)
+    assert clean(text) == (None if stripped in NULLS else stripped)

@@ -179,7 +179,9 @@ def clean(value: object) -> str | None:
         return None
     if isinstance(value, float) and value != value:
         return None
-    s = _WS.sub("", str(value))
+    s = str(value)
+    if s and (s[0].isspace() or s[0] == "'" or s[-1].isspace()):   # (\s is str.isspace)
+        s = _WS.sub("", s)
     return None if s in NULLS else s
 
 

@@ -115,11 +115,19 @@ def _blank(f: list[str]) -> bool:
     return not any(x.strip() for x in f)
 
 
-def _column(rows: list[list[str]], i: int | None) -> list[str]:
-    """Field ``i`` of every row ("" where the row is shorter or the column is absent)."""
-    if i is None:
-        return [""] * len(rows)
-    return [f[i] if i < len(f) else "" for f in rows]
+class _Columns:
+    """The fields of ``rows`` by column, transposed once: ``columns(i)`` is field ``i`` of
+    every row ("" where the row is shorter or the column is absent)."""
+
+    def __init__(self, rows: list[list[str]]) -> None:
+        width = max(map(len, rows), default=0)
+        if min(map(len, rows), default=0) < width:
+            rows = [f if len(f) == width else [*f, *[""] * (width - len(f))] for f in rows]
+        self._cols = list(zip(*rows, strict=True))   # (all padded to one width)
+        self._n = len(rows)
+
+    def __call__(self, i: int | None) -> list[str]:
+        return list(self._cols[i]) if i is not None and i < len(self._cols) else [""] * self._n
 
 
 def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str,
@@ -221,12 +229,13 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
         else:
             ok.append(k)
     kept = [rows[k] for k in ok]
+    column = _Columns(kept)
     is_group = cid.endswith("@chatroom")
-    mtype = map_unique(_column(kept, idx.get("Type")), lambda v: _MT_TYPES.get(clean(v) or "", "other"))
-    from_owner = map_unique(_column(kept, idx.get("IsSender")), lambda v: (clean(v) or "0") == "1")
-    sender = clean_column(_column(kept, idx.get("Sender")))
-    nick = clean_column(_column(kept, idx.get("NickName")))
-    remark = clean_column(_column(kept, idx.get("Remark")))
+    mtype = map_unique(column(idx.get("Type")), lambda v: _MT_TYPES.get(clean(v) or "", "other"))
+    from_owner = map_unique(column(idx.get("IsSender")), lambda v: (clean(v) or "0") == "1")
+    sender = clean_column(column(idx.get("Sender")))
+    nick = clean_column(column(idx.get("NickName")))
+    remark = clean_column(column(idx.get("Remark")))
     owner_ids: set[str] = set()
     owner_nicks: set[str] = set()
     for j, t in enumerate(mtype):
@@ -241,10 +250,10 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
                 owner_nicks.add(nick[j])   # type: ignore[arg-type]
     frame = object_frame({
         "chat_id": [cid] * len(kept), "chat_name": [cname] * len(kept),
-        "time_raw": clean_column(_column(kept, idx.get("CreateTime"))),
-        "time_alt": clean_column(_column(kept, idx.get("StrTime"))),
+        "time_raw": clean_column(column(idx.get("CreateTime"))),
+        "time_alt": clean_column(column(idx.get("StrTime"))),
         "msg_type": mtype, "from_owner": from_owner, "sender_wxid": sender, "sender_name": nick,
-        "sender_remark": remark, "content": _column(kept, idx["StrContent"]),
+        "sender_remark": remark, "content": column(idx["StrContent"]),
         "source_line": [lines[k] for k in ok],
     })
     frame = finish_messages(frame, report, source_file=name, device=device,
@@ -287,7 +296,7 @@ def read_pywxdump(path_or_buffer: PathOrBuffer, *, source_name: str | None = Non
         else:
             ok.append(k)   # room_name checked below, after cleaning
     kept = [rows[k] for k in ok]
-    room = clean_column(_column(kept, room_i))
+    room = clean_column(_Columns(kept)(room_i))
     if any(r is None for r in room):
         no_room = {j for j, r in enumerate(room) if r is None}
         for j in sorted(no_room):
@@ -295,9 +304,10 @@ def read_pywxdump(path_or_buffer: PathOrBuffer, *, source_name: str | None = Non
         ok = [k for j, k in enumerate(ok) if j not in no_room]
         kept = [rows[k] for k in ok]
         room = [r for r in room if r is not None]
-    talker = clean_column(_column(kept, idx["talker"]))
-    is_sender = map_unique(_column(kept, idx["is_sender"]), lambda v: (clean(v) or "0") == "1")
-    mtype = map_unique(_column(kept, idx["type_name"]), lambda v: _PW_TYPES.get(clean(v) or "", "other"))
+    column = _Columns(kept)
+    talker = clean_column(column(idx["talker"]))
+    is_sender = map_unique(column(idx["is_sender"]), lambda v: (clean(v) or "0") == "1")
+    mtype = map_unique(column(idx["type_name"]), lambda v: _PW_TYPES.get(clean(v) or "", "other"))
     from_owner = [t == "我" or s_ for t, s_ in zip(talker, is_sender, strict=True)]
     sender: list[str | None] = []
     for r, t, own, mt in zip(room, talker, from_owner, mtype, strict=True):
@@ -307,9 +317,9 @@ def read_pywxdump(path_or_buffer: PathOrBuffer, *, source_name: str | None = Non
         sender.append(snd)
     n = len(kept)
     frame = object_frame({
-        "chat_id": room, "chat_name": [None] * n, "time_raw": _column(kept, idx["CreateTime"]),
+        "chat_id": room, "chat_name": [None] * n, "time_raw": column(idx["CreateTime"]),
         "msg_type": mtype, "from_owner": from_owner, "sender_wxid": sender, "sender_name": [None] * n,
-        "sender_remark": [None] * n, "content": _column(kept, idx[content_col]),
+        "sender_remark": [None] * n, "content": column(idx[content_col]),
         "source_line": [lines[k] for k in ok],
     })
     frame = finish_messages(frame, report, source_file=name, device=device,
