@@ -105,14 +105,18 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     result = ReportResult(None, None)
     bar = _stage_bar(progress)
 
+    own_freeze = gc.get_freeze_count() == 0
+
     def stage(name: str, fn: Callable[[], Any]) -> Any:
         if bar is not None:
             bar.set_description_str(f"report: {name}")
         t0 = time.perf_counter()
         value = fn()
         # What a stage returns lives until the report is written: keep the cycle collector
-        # from walking those millions of objects again and again (undone at the end).
-        gc.freeze()
+        # from walking those millions of objects again and again (undone at the end; left
+        # alone when the caller froze objects itself, as unfreezing would free theirs too).
+        if own_freeze:
+            gc.freeze()
         dt = time.perf_counter() - t0
         result.seconds[name] = dt
         if bar is not None:
@@ -158,7 +162,8 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
         result.outputs += stage("exports", exports)
     finally:
-        gc.unfreeze()
+        if own_freeze:
+            gc.unfreeze()
         if bar is not None:
             bar.close()
     return result

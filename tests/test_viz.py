@@ -298,3 +298,19 @@ def test_failed_part_leaves_no_file(tmp_path, monkeypatch):
         fio.write_csv(pd.DataFrame({"n": range(100)}), tmp_path / "t.csv", processes=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
     assert (tmp_path / "t.csv").read_bytes() == b"old"
+
+
+def test_report_leaves_the_callers_frozen_objects_frozen(tmp_path):
+    import gc
+
+    from crimegraph.report import write_report
+
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        write_report(SAMPLE / "case", tmp_path, progress=False)
+        assert 0 < gc.get_freeze_count() <= before   # not unfrozen, nothing of the report's added
+    finally:
+        gc.unfreeze()
+    write_report(SAMPLE / "case", tmp_path / "again", progress=False)
+    assert gc.get_freeze_count() == 0   # its own freezing undone
