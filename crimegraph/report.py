@@ -8,6 +8,7 @@ the benchmark (``benchmarks/bench_report.py``) runs this same function.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import time
@@ -24,6 +25,9 @@ __all__ = ["STAGES", "ReportResult", "write_report"]
 #: Stages of :func:`write_report`, in order.
 STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "money", "targets", "tables",
           "map", "briefing", "exports")
+#: Cases with this many transfers and messages have their evidence tables written by a
+#: forked child during the analysis (where ``fork`` is available).
+BACKGROUND_ROWS = 200_000
 #: Tables written by :func:`write_report` (besides map.html, briefing.html, graph files).
 TABLES = ("people.csv", "targets.csv", "victims.csv", "transfers.csv", "messages.csv", "rejects.csv",
           "load_report.csv")
@@ -80,6 +84,13 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     -------
     ReportResult
 
+    Notes
+    -----
+    On a case of :data:`BACKGROUND_ROWS` transfers and messages or more (on Linux),
+    ``transfers.csv``, ``messages.csv``, ``rejects.csv`` and ``load_report.csv`` are
+    written by a forked child while this process analyses; the tables stage waits
+    for it and raises its error. The files are the same either way.
+
     Examples
     --------
     >>> import tempfile
@@ -88,8 +99,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     >>> sorted(p.name for p in r.outputs)[:4], list(r.seconds)[:3]
     (['briefing.html', 'graph.gexf', 'graph.graphml', 'load_report.csv'], ['read', 'resolve', 'build'])
     """
-    from ._fileio import write_csv
-    from ._parallel import run_forked
+    from ._parallel import Forked, run_forked, start_forked
     from .analysis import Analysis
     from .community import detect_communities
     from .export import write_gexf, write_graphml, write_neo4j
@@ -104,6 +114,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     out_dir = Path(out)
     result = ReportResult(None, None)
     bar = _stage_bar(progress)
+    background: Forked[list[Path]] | None = None
 
     own_freeze = gc.get_freeze_count() == 0
 
@@ -127,6 +138,13 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
     try:
         case_ = stage("read", lambda: read_case(case, progress=progress))
+        # The evidence tables depend on the case alone: on a big case a forked child writes
+        # them while this process analyses (the same bytes; waited for in the tables stage).
+        evidence = {"transfers.csv": lambda: case_.transfers, "messages.csv": lambda: case_.messages,
+                    "rejects.csv": case_.report.rejects, "load_report.csv": case_.report.to_frame}
+        write_evidence = functools.partial(_write_tables, evidence, out_dir, processes=1)
+        if len(case_.transfers) + len(case_.messages) >= BACKGROUND_ROWS:
+            background = start_forked(write_evidence)
         res = stage("resolve", lambda: resolve_entities(case_))
         cg = stage("build", lambda: build_graph(case_, res, detail=detail))
         proj = stage("projection", lambda: suspect_projection(cg))
@@ -139,10 +157,9 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
         def tables() -> list[Path]:
             frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table,
-                      "victims.csv": analysis.victims, "transfers.csv": lambda: case_.transfers,
-                      "messages.csv": lambda: case_.messages, "rejects.csv": case_.report.rejects,
-                      "load_report.csv": case_.report.to_frame}
-            return [write_csv(make(), out_dir / name) for name, make in frames.items()]
+                      "victims.csv": analysis.victims}
+            written = _write_tables(frames, out_dir)
+            return written + (write_evidence() if background is None else background.result())
 
         result.outputs += stage("tables", tables)
         result.outputs.append(stage("map", lambda: save_html(
@@ -162,11 +179,21 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
         result.outputs += stage("exports", exports)
     finally:
+        if background is not None:
+            with contextlib.suppress(Exception):   # an error here was raised by the tables stage
+                background.result()                # never leave the child running
         if own_freeze:
             gc.unfreeze()
         if bar is not None:
             bar.close()
     return result
+
+
+def _write_tables(frames: dict[str, Callable[[], Any]], out_dir: Path, *, processes: int | None = None
+                  ) -> list[Path]:
+    from ._fileio import write_csv
+
+    return [write_csv(make(), out_dir / name, processes=processes) for name, make in frames.items()]
 
 
 def _stage_bar(progress: bool | None) -> Any:

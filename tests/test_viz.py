@@ -314,3 +314,58 @@ def test_report_leaves_the_callers_frozen_objects_frozen(tmp_path):
         gc.unfreeze()
     write_report(SAMPLE / "case", tmp_path / "again", progress=False)
     assert gc.get_freeze_count() == 0   # its own freezing undone
+
+
+def test_evidence_tables_written_in_the_background_are_the_same(tmp_path, monkeypatch):
+    """On a big case a forked child writes the evidence tables during the analysis: the
+    same files as writing them in the tables stage."""
+    import crimegraph.report as rep
+
+    monkeypatch.setattr(rep, "BACKGROUND_ROWS", 10**12)
+    a = rep.write_report(SAMPLE / "case", tmp_path / "here", progress=False)
+    monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
+    b = rep.write_report(SAMPLE / "case", tmp_path / "child", progress=False)
+    assert [p.name for p in a.outputs] == [p.name for p in b.outputs]
+    files = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*") if p.is_file())
+    assert {"transfers.csv", "messages.csv", "rejects.csv", "load_report.csv"} <= {f.name for f in files}
+    assert files == sorted(p.relative_to(tmp_path / "child") for p in (tmp_path / "child").rglob("*")
+                           if p.is_file())
+    assert [str(f) for f in files if (tmp_path / "here" / f).read_bytes() != (tmp_path / "child" / f).read_bytes()
+            ] == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="background writing needs fork")
+def test_failed_background_table_fails_the_report_and_leaves_no_file(tmp_path, monkeypatch):
+    import crimegraph._fileio as fio
+    import crimegraph.report as rep
+
+    monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
+    real = fio._csv_bytes
+
+    def full_disk_for_messages(d, first):
+        if "message_id" in d.columns:
+            raise OSError(28, "No space left on device")
+        return real(d, first)
+
+    monkeypatch.setattr(fio, "_csv_bytes", full_disk_for_messages)
+    stages: list[str] = []
+    with pytest.raises(ExportError, match=r"messages\.csv: No space left"):
+        rep.write_report(SAMPLE / "case", tmp_path, progress=False, on_stage=lambda n, s: stages.append(n))
+    assert stages[-1] == "targets"   # raised by the tables stage
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert not (tmp_path / "messages.csv").exists() and (tmp_path / "transfers.csv").exists()
+
+
+def test_start_forked_returns_and_raises_in_the_caller():
+    import os
+    import signal
+
+    from crimegraph._parallel import fork_processes, start_forked
+
+    data = list(range(1000))   # seen by the child as it is: no pickling of inputs
+    assert start_forked(lambda: sum(data)).result() == sum(data)
+    with pytest.raises(ZeroDivisionError):
+        start_forked(lambda: 1 / 0).result()
+    if fork_processes() > 1:   # (else the call runs here: no killing it then)
+        with pytest.raises(RuntimeError, match="stopped"):
+            start_forked(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
