@@ -1,11 +1,12 @@
 """Stage timings of `crimegraph report` at Dingtao scale (issue #7). Not a test.
 
 Generates the case once (``crimegraph synth --scale dingtao``; cached), then times
-each stage of the report with the process's peak memory after it, and the floor:
-a bare pandas parse of the same files. Prints a table and writes it to
+each stage of the report with the report process's peak memory after it and the
+whole job's (all its processes, PSS; see :class:`JobMemory`), and the floor: a bare
+pandas parse of the same files. Prints a table and writes it to
 ``benchmarks/results/bench_report.md`` (and ``.json``).
 
-Targets (2 cores, 24 GB): whole report <= 60 s, peak memory <= 4 GB, loaders
+Targets (2 cores, 24 GB): whole report <= 60 s, peak memory <= 4 GB (both measures), loaders
 within 5x of the bare parse, analytics on the suspect projection <= 5 s, map
 ready in headless Chromium <= 2 s.
 
@@ -17,10 +18,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +42,67 @@ def peak_mb() -> float:
 def worker_peak_mb() -> float:
     """Largest peak of a finished child process (read_case's reading workers)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+class JobMemory:
+    """Peak memory of the whole job: the proportional set size (PSS) of this process and
+    all its children (reading workers, background writers), sampled every ``interval``
+    seconds. PSS counts a page shared by forked processes once in total, so this is what
+    the job takes from the machine (``ru_maxrss`` would count shared pages in each)."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval, self.peak_mb, self.stage_peak_mb = interval, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.available = Path("/proc/self/smaps_rollup").exists()
+
+    def __enter__(self) -> JobMemory:
+        if self.available:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self.available:
+            self._thread.join()
+
+    def next_stage(self) -> float:
+        """Peak since the last call (the stage that just ended)."""
+        peak, self.stage_peak_mb = self.stage_peak_mb, self.sample()
+        return max(peak, self.stage_peak_mb)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> float:
+        mb = sum(_pss_kb(pid) for pid in _tree(os.getpid())) / 1024
+        self.peak_mb = max(self.peak_mb, mb)
+        self.stage_peak_mb = max(self.stage_peak_mb, mb)
+        return mb
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                for child in fh.read().split():
+                    out += _tree(int(child))
+    except OSError:   # the process ended meanwhile
+        pass
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def bare_parse(case_dir: Path) -> tuple[float, int]:
@@ -130,12 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     def on_stage(name: str, seconds: float) -> None:
         if name == "read":   # later forked writers share the parent's pages and would count them
             reading["worker_peak_mb"] = worker_peak_mb()
-        rows.append({"stage": name, "seconds": round(seconds, 2), "peak_mb": round(peak_mb(), 0)})
-        print(f"  {name:<12} {seconds:8.2f} s   peak {peak_mb():8.0f} MB", flush=True)
+        job_mb = job.next_stage()
+        rows.append({"stage": name, "seconds": round(seconds, 2), "peak_mb": round(peak_mb(), 0),
+                     "job_peak_mb": round(job_mb, 0)})
+        print(f"  {name:<12} {seconds:8.2f} s   peak {peak_mb():8.0f} MB   job {job_mb:8.0f} MB", flush=True)
 
     print(f"report stages on {case_dir}")
     t_all = time.perf_counter()
-    result = write_report(case_dir, report_dir, seed=0, progress=args.progress or None, on_stage=on_stage)
+    with JobMemory() as job:
+        result = write_report(case_dir, report_dir, seed=0, progress=args.progress or None, on_stage=on_stage)
     total = time.perf_counter() - t_all
     worker_peak = reading.get("worker_peak_mb", 0.0)
     workers = _default_workers(len([p for p in case_dir.rglob("*") if p.is_file()]))
@@ -150,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "graph_nodes": cg.graph.number_of_nodes(), "graph_edges": cg.graph.number_of_edges(),
         "projection_nodes": proj.number_of_nodes(), "projection_edges": proj.number_of_edges(),
         "total_seconds": round(total, 1), "peak_mb": round(peak_mb()),
+        "job_peak_mb": round(job.peak_mb) if job.available else None,
         "reading_worker_peak_mb": round(worker_peak), "reading_workers": workers,
         "bare_pandas_seconds": round(floor, 1),
         "bare_pandas_rows": floor_rows, "read_vs_floor": round(rows[0]["seconds"] / floor, 2) if floor else None,
@@ -159,12 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         "map_ready_seconds": None if ready is None else round(ready, 2),
     }
     table = pd.DataFrame(rows)
-    md = ["| stage | seconds | peak MB |", "|---|---:|---:|"]
-    md += [f"| {r['stage']} | {r['seconds']} | {r['peak_mb']:.0f} |" for r in rows]
-    md += [f"| **total** | **{summary['total_seconds']}** | **{summary['peak_mb']}** |",
-           f"| floor: bare pandas parse | {summary['bare_pandas_seconds']} | |", ""]
+    md = ["| stage | seconds | peak MB (report process) | peak MB (whole job, PSS) |", "|---|---:|---:|---:|"]
+    md += [f"| {r['stage']} | {r['seconds']} | {r['peak_mb']:.0f} | {r['job_peak_mb']:.0f} |" for r in rows]
+    md += [f"| **total** | **{summary['total_seconds']}** | **{summary['peak_mb']}** | **{summary['job_peak_mb']}** |",
+           f"| floor: bare pandas parse | {summary['bare_pandas_seconds']} | | |", ""]
     md += [f"- {k}: {v}" for k, v in summary.items()]
-    targets = {"total <= 60 s": summary["total_seconds"] <= 60, "peak <= 4096 MB": summary["peak_mb"] <= 4096,
+    targets = {"total <= 60 s": summary["total_seconds"] <= 60, "peak <= 4096 MB": max(summary["peak_mb"], summary["job_peak_mb"] or 0) <= 4096,
                "read <= 5x floor": (summary["read_vs_floor"] or 99) <= 5,
                "analytics <= 5 s": summary["analytics_seconds"] <= 5,
                "map ready <= 2 s": summary["map_ready_seconds"] is not None and summary["map_ready_seconds"] <= 2}

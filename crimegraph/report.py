@@ -99,6 +99,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     >>> sorted(p.name for p in r.outputs)[:4], list(r.seconds)[:3]
     (['briefing.html', 'graph.gexf', 'graph.graphml', 'load_report.csv'], ['read', 'resolve', 'build'])
     """
+    from ._memory import release_free_memory
     from ._parallel import Forked, run_forked, start_forked
     from .analysis import Analysis
     from .community import detect_communities
@@ -128,6 +129,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         # alone when the caller froze objects itself, as unfreezing would free theirs too).
         if own_freeze:
             gc.freeze()
+        release_free_memory()   # what the stage freed: not resident in this or forked processes
         dt = time.perf_counter() - t0
         result.seconds[name] = dt
         if bar is not None:

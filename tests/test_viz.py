@@ -369,3 +369,21 @@ def test_start_forked_returns_and_raises_in_the_caller():
     if fork_processes() > 1:   # (else the call runs here: no killing it then)
         with pytest.raises(RuntimeError, match="stopped"):
             start_forked(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
+
+
+@pytest.mark.skipif(sys.platform != "linux" or __import__("platform").libc_ver()[0] != "glibc",
+                    reason="malloc_trim is glibc's")
+def test_release_free_memory_returns_freed_pages():
+    from crimegraph._memory import release_free_memory
+
+    def rss_mb() -> float:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
+
+    blocks = [bytes(1000) + i.to_bytes(4, "little") for i in range(300_000)]   # ~300 MB from malloc
+    keep = blocks[::100]   # pins pages all over the heap: free() alone cannot give any back
+    del blocks
+    before = rss_mb()
+    assert release_free_memory() is True
+    assert before - rss_mb() > 150
+    assert len(keep) == 3_000

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._memory import release_free_memory
 from .._parallel import fork_context, fork_processes
 from .._validation import check_positive_int
 from ..exceptions import FormatError
@@ -326,9 +327,8 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
             if dev:
                 for k, v in res.owner.items():
                     owners[dev][k].update(_list(v))
-    tables = {t: (pd.concat([f for f in frames[t] if not f.empty], ignore_index=True)
-                  if any(not f.empty for f in frames[t]) else empty_frame(cols))
-              for t, cols in _TABLES.items()}
+    tables = {t: _concat(frames.pop(t, []), cols) for t, cols in _TABLES.items()}
+    release_free_memory()   # each file's frame, now in the tables
     by_file = {f.file: f for f in report.files if f.table in _TABLES}
     transfers = _dedupe_across(tables["transfers"], by_file,
                                ["transfer_id", "direction", "_owner", "amount"],
@@ -338,8 +338,16 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
     messages = _fill_owner_sender(tables["messages"], devices)
     messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
     memberships = _memberships(messages)
+    contacts = tables["contacts"]
     title = str(config.get("case", {}).get("title") or root.name)
-    return Case(root, title, transfers, messages, tables["contacts"], memberships, devices, report)
+    del tables
+    release_free_memory()   # the per-file frames and intermediate copies: ~1 GB at Dingtao scale
+    return Case(root, title, transfers, messages, contacts, memberships, devices, report)
+
+
+def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    full = [f for f in frames if not f.empty]
+    return pd.concat(full, ignore_index=True) if full else empty_frame(columns)
 
 
 def _dedupe_across(df: pd.DataFrame, by_file: dict[str, FileReport], keys: list[str],
