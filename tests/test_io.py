@@ -555,10 +555,22 @@ def test_chat_export_whose_every_row_is_rejected_still_accounts(tmp_path):
     assert res.frame.empty and "id_numbers" in res.frame.columns
 
 
-@given(st.text(alphabet=st.sampled_from(list(" \t\n'\u00a0\u3000\u2005\u200bx/-阿")), max_size=8))
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\x0b\x1c\x85\u2028'\u00a0\u3000\u2005\u200bx/-阿")),
+               max_size=8))
 def test_clean_strips_like_its_pattern(text):
     """clean() skips the regex when nothing can be stripped; the result is the pattern's."""
     from crimegraph.io._common import _WS, NULLS, clean
 
     stripped = _WS.sub("", text)
     assert clean(text) == (None if stripped in NULLS else stripped)
+
+
+@given(st.text(alphabet=st.sampled_from(list('a,"\n\r \x00\u2028阿')), max_size=40), st.integers(1, 30))
+@settings(max_examples=400)
+def test_read_csv_text_is_csv_records_in_two_lists(text, start):
+    """The one-pass path (each record on one line) and the line-tracking path agree with
+    csv_records on every text: quoted line breaks, CR/LF mixes, NULs, blank lines."""
+    from crimegraph.io._common import csv_records, read_csv_text
+
+    recs = list(csv_records(text, start_line=start))
+    assert read_csv_text(text, start_line=start) == ([line for line, _ in recs], [f for _, f in recs])

@@ -22,7 +22,7 @@ import pandas as pd
 from ..exceptions import FormatError
 
 __all__ = ["TZ", "NULLS", "PathOrBuffer", "Source", "read_source", "decode_text", "FileReport",
-           "Reject", "Loaded", "clean", "map_unique", "clean_column", "read_records", "parse_amount",
+           "Reject", "Loaded", "clean", "map_unique", "clean_column", "read_csv_text", "parse_amount",
            "parse_time_series", "csv_records",
            "xlsx_rows", "empty_frame", "object_frame", "MAX_FILE_BYTES", "bad_value_reason", "none_for_missing"]
 
@@ -180,7 +180,9 @@ def clean(value: object) -> str | None:
     if isinstance(value, float) and value != value:
         return None
     s = str(value)
-    if s and (s[0].isspace() or s[0] == "'" or s[-1].isspace()):   # (\s is str.isspace)
+    if s and s[-1].isspace():   # (\s is str.isspace: the common trailing TAB in C)
+        s = s.rstrip()
+    if s and (s[0].isspace() or s[0] == "'"):
         s = _WS.sub("", s)
     return None if s in NULLS else s
 
@@ -209,11 +211,24 @@ def clean_column(values: Sequence[Any] | pd.Series) -> list[str | None]:
     return map_unique(values, clean)
 
 
-def read_records(records: Iterator[tuple[int, list[str]]]) -> tuple[list[int], list[list[str]]]:
-    """Drain :func:`csv_records` into ``(lines, rows)`` lists."""
+def read_csv_text(text: str, *, start_line: int = 1) -> tuple[list[int], list[list[str]]]:
+    """All records of CSV ``text`` as ``(lines, rows)``: what :func:`csv_records` yields,
+    as two lists.
+
+    When every record is one physical line (the common case: no quoted line breaks,
+    no NUL), the rows come from one C-level pass of the csv module and record ``k``
+    starts on line ``start_line + k``; otherwise each record's line is tracked.
+    """
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=False))
+    except csv.Error:
+        rows = None
+    # each record takes one line or more, so as many records as lines means one line each
+    if rows is not None and len(rows) == len(io.StringIO(text, newline="").readlines()):
+        return list(range(start_line, start_line + len(rows))), rows
     lines: list[int] = []
-    rows: list[list[str]] = []
-    for line, f in records:
+    rows = []
+    for line, f in csv_records(text, start_line=start_line):
         lines.append(line)
         rows.append(f)
     return lines, rows

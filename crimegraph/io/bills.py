@@ -16,7 +16,7 @@ never taken for phones. Closed orders (交易关闭 / 不计收支) are loaded w
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -32,7 +32,7 @@ from ._common import (
     decode_text,
     map_unique,
     object_frame,
-    read_records,
+    read_csv_text,
     read_source,
     xlsx_rows,
 )
@@ -69,20 +69,27 @@ def _completed(status: str | None, direction_raw: str | None) -> bool:
 
 
 # ----------------------------------------------------------------------- WeChat
-def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None
+def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None, *, csv_fields: bool
                   ) -> tuple[pd.DataFrame, Callable[[int], str]]:
     """Parsed WeChat Pay rows as an object frame for :func:`finish_transfers`, and the
-    raw text of row ``i`` for the rejects report."""
-    cells = [[("" if v is None else str(v)) for v in r[:11]] + [""] * max(0, 11 - len(r)) for r in rows]
-    col = list(zip(*cells, strict=True)) if cells else [()] * 11
+    raw text of row ``i`` for the rejects report. ``csv_fields``: every row is 11 or
+    more strings (CSV), else XLSX cells (None for blanks, numbers, short rows)."""
+    if csv_fields:
+        col = list(zip(*rows, strict=False))[:11] if rows else [()] * 11   # (the 12th field: ignored)
+        amount_raw: Sequence[Any] = col[5]
+        cells = rows
+    else:
+        cells = [[("" if v is None else str(v)) for v in r[:11]] + [""] * max(0, 11 - len(r)) for r in rows]
+        col = list(zip(*cells, strict=True)) if cells else [()] * 11
+        amount_raw = [r[5] if len(r) > 5 else None for r in rows]
     status = list(col[7])
     return object_frame({
         "time_raw": col[0], "kind": col[1], "counterparty": col[2], "product": col[3],
         "direction": map_unique(col[4], lambda v: _WECHAT_DIRECTION.get(clean(v) or "/", "neutral")),
-        "amount_raw": [r[5] if len(r) > 5 else None for r in rows], "status": status, "tid": col[8],
+        "amount_raw": amount_raw, "status": status, "tid": col[8],
         "note": col[10], "completed": map_unique(status, lambda v: _completed(clean(v), None)),
         "owner_nickname": [nickname] * len(rows), "source_line": lines,
-    }), lambda i: ",".join(cells[i])
+    }), lambda i: ",".join(cells[i][:11])
 
 
 def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,
@@ -147,7 +154,7 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
                 continue
             good.append(list(values))
             good_lines.append(line)
-        frame, raw_of = _wechat_frame(good, good_lines, nickname)
+        frame, raw_of = _wechat_frame(good, good_lines, nickname, csv_fields=False)
         report.format = "wechat_pay_xlsx_2026" if rows[hdr][0] >= 18 else "wechat_pay_xlsx_2025"
     else:
         text, _enc = decode_text(src)
@@ -160,7 +167,7 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
             raise FormatError("WeChat Pay bill without the column header line (交易时间,交易类型,...)",
                               path=name)
         body = "\n".join(lines[hdr + 1:])
-        rec_lines, recs = read_records(csv_records(body, start_line=hdr + 2))
+        rec_lines, recs = read_csv_text(body, start_line=hdr + 2)
         report.rows_read += len(recs)
         good, good_lines = [], []
         for line, fields in zip(rec_lines, recs, strict=True):
@@ -174,7 +181,7 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
                 report.reject(line, f"truncated row: {n} of 11 fields", ",".join(fields))
             else:
                 report.reject(line, f"malformed row: {n} fields, expected 11", ",".join(fields))
-        frame, raw_of = _wechat_frame(good, good_lines, nickname)
+        frame, raw_of = _wechat_frame(good, good_lines, nickname, csv_fields=True)
     frame = finish_transfers(frame, report, channel="wechat", source_file=name, device=device,
                              raw_of=raw_of)
     return Loaded("transfers", frame, report, {"wechat_nicknames": [nickname]} if nickname else {})

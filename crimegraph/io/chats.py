@@ -13,7 +13,7 @@ text message (:func:`crimegraph.identifiers.extract_identifiers`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
@@ -31,13 +31,12 @@ from ._common import (
     bad_value_reason,
     clean,
     clean_column,
-    csv_records,
     decode_text,
     map_unique,
     none_for_missing,
     object_frame,
     parse_time_series,
-    read_records,
+    read_csv_text,
     read_source,
 )
 from ._tables import dedupe, stable_id
@@ -90,17 +89,16 @@ def _extract_cached(content: str) -> tuple[str, ...]:
 
 
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
-              ) -> tuple[str, list[str], Iterator[tuple[int, list[str]]]]:
-    """Name for provenance, stripped header, and the remaining records of a chat CSV."""
+              ) -> tuple[str, list[str], list[int], list[list[str]]]:
+    """Name for provenance, stripped header, and the remaining records of a chat CSV
+    (their lines and fields)."""
     src = read_source(path_or_buffer)
     name = source_name or src.name
     text, _enc = decode_text(src)
-    recs = csv_records(text)
-    try:
-        _, header = next(recs)
-    except StopIteration:
-        raise FormatError("empty file", path=name) from None
-    return name, [h.strip() for h in header], recs
+    lines, rows = read_csv_text(text)
+    if not rows:
+        raise FormatError("empty file", path=name)
+    return name, [h.strip() for h in rows[0]], lines[1:], rows[1:]
 
 
 def message_ids(df: pd.DataFrame) -> list[str]:
@@ -205,7 +203,7 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
     >>> res.frame["chat_id"].iloc[0], res.report.rejected
     ('77428858773@chatroom', 1)
     """
-    name, header, recs = _open_csv(path_or_buffer, source_name)
+    name, header, lines, rows = _open_csv(path_or_buffer, source_name)
     if tuple(header[: len(MEMOTRACE_HEADER)]) != MEMOTRACE_HEADER:
         raise FormatError("not a MemoTrace chat export: header does not start with "
                           + ",".join(MEMOTRACE_HEADER), path=name)
@@ -216,7 +214,6 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
                           "folder name '<remark>(<id>)'; pass chat_id=...", path=name)
     idx = {h: i for i, h in enumerate(header)}
     report = FileReport(name, "memotrace_csv", device=device, table="messages")
-    lines, rows = read_records(recs)
     report.rows_read = len(rows)
     ok: list[int] = []
     for k, f in enumerate(rows):
@@ -275,14 +272,13 @@ def read_pywxdump(path_or_buffer: PathOrBuffer, *, source_name: str | None = Non
     Loaded
         ``table == "messages"``.
     """
-    name, header, recs = _open_csv(path_or_buffer, source_name)
+    name, header, lines, rows = _open_csv(path_or_buffer, source_name)
     if tuple(header) not in PYWXDUMP_HEADERS:
         raise FormatError("not a PyWxDump chat export: header is not "
                           + " or ".join(",".join(h) for h in PYWXDUMP_HEADERS), path=name)
     idx = {h: i for i, h in enumerate(header)}
     content_col = "msg" if "msg" in idx else "content"
     report = FileReport(name, "pywxdump_csv", device=device, table="messages")
-    lines, rows = read_records(recs)
     report.rows_read = len(rows)
     ok: list[int] = []
     room_i = idx["room_name"]
