@@ -162,20 +162,27 @@ def check_id_number(value: object) -> IdNumberCheck:
         s = s17 + id_check_digit(s17)
     elif len(s) == 18:
         s = s[:17] + s[17].upper()
-        if not (s[:17].isascii() and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X")):
-            return IdNumberCheck(raw, None, False, "not 17 digits followed by a digit or X")
     else:
         return IdNumberCheck(raw, None, False, f"length {len(s)}, expected 18 (or 15)")
+    problem = _id18_problem(s)
+    if problem:
+        return IdNumberCheck(raw, None, False, problem)
+    sex = "M" if int(s[16]) % 2 else "F"
+    return IdNumberCheck(raw, s, True, "", _birth_date(s[6:14]), sex, s[:6])
+
+
+def _id18_problem(s: str) -> str:
+    """Why the 18 characters ``s`` (check letter upper-cased) are not a valid ID; ``""`` if they are."""
+    if not (s[:17].isascii() and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X")):
+        return "not 17 digits followed by a digit or X"
     if int(s[:2]) not in _PROVINCES:
-        return IdNumberCheck(raw, None, False, f"unknown province code {s[:2]}")
-    birth = _birth_date(s[6:14])
-    if birth is None:
-        return IdNumberCheck(raw, None, False, f"invalid birth date {s[6:14]}")
+        return f"unknown province code {s[:2]}"
+    if _birth_date(s[6:14]) is None:
+        return f"invalid birth date {s[6:14]}"
     expected = id_check_digit(s[:17])
     if s[17] != expected:
-        return IdNumberCheck(raw, None, False, f"check digit is {s[17]}, expected {expected}")
-    sex = "M" if int(s[16]) % 2 else "F"
-    return IdNumberCheck(raw, s, True, "", birth, sex, s[:6])
+        return f"check digit is {s[17]}, expected {expected}"
+    return ""
 
 
 def normalize_id_number(value: object) -> str | None:
@@ -436,9 +443,14 @@ _CC_PREFIX = re.compile(r"^(?:\+86|0086|\+?86(?=[ \-]))[ \-]?")
 def _classify_compact(compact: str, grouped: bool) -> tuple[str, str] | None:
     """Classify a digit string; ``grouped`` when it was written with separators."""
     if len(compact) in (15, 18) and not grouped:
-        chk = check_id_number(compact)
-        if chk.valid:
-            return ("id", chk.normalized or "")
+        if len(compact) == 18:   # (check_id_number without its result object: most spans are IDs)
+            upper = compact[:17] + compact[17].upper()
+            if not _id18_problem(upper):
+                return ("id", upper)
+        else:
+            chk = check_id_number(compact)
+            if chk.valid:
+                return ("id", chk.normalized or "")
         if len(compact) == 18 and compact[:17].isdigit() and int(compact[:2]) in _PROVINCES \
                 and _birth_date(compact[6:14]) is not None:
             return ("invalid_id", compact[:17] + compact[17].upper())

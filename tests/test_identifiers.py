@@ -305,3 +305,30 @@ def test_masking_helpers():
     assert mask_id_number(None) == ""
     assert mask_text("+86 138 0013 8000") == "138****8000"
     assert mask_text(None) == ""
+
+
+@given(st.sampled_from([11, 31, 45, 65, 82, 10, 99]), st.integers(0, 9999), st.integers(1890, 2110),
+       st.integers(0, 13), st.integers(0, 32), st.integers(0, 999), st.sampled_from(list("0123456789Xx")))
+@settings(max_examples=500)
+def test_extraction_takes_ids_exactly_as_check_id_number(province, county, year, month, day, order, check):
+    """Extraction checks 18-digit spans without building a check result: same verdict."""
+    from crimegraph.identifiers import _classify_compact
+
+    s = f"{province:02d}{county:04d}{year:04d}{month:02d}{day:02d}{order:03d}{check}"
+    chk = check_id_number(s)
+    hit = _classify_compact(s, False)
+    if chk.valid:
+        assert hit == ("id", chk.normalized)
+    else:
+        assert hit is None or hit[0] != "id"
+
+
+def test_extracted_columns_follow_their_names():
+    from crimegraph.identifiers import extract_identifiers
+    from crimegraph.io.chats import _EXTRACTED, _extract_cached
+
+    text = ("李桂兰 450103195502141219 13912345678 卡号 6222021234567890128 验证码 482913 "
+            "错号 450103195502141218")
+    e = extract_identifiers(text)
+    assert all(getattr(e, c) for c in _EXTRACTED)
+    assert _extract_cached(text) == tuple(";".join(getattr(e, c)) for c in _EXTRACTED)

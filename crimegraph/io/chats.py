@@ -85,7 +85,10 @@ def _extract_cached(content: str) -> tuple[str, ...]:
     exported from several phones is extracted once (``read_case`` reads a chat's exports
     in one process)."""
     e = extract_identifiers(content)
-    return tuple(";".join(getattr(e, col)) for col in _EXTRACTED) if e else _NONE_FOUND
+    if not e:
+        return _NONE_FOUND
+    return (";".join(e.id_numbers), ";".join(e.invalid_id_numbers), ";".join(e.phones),   # (_EXTRACTED)
+            ";".join(e.bank_cards), ";".join(e.otp_codes))
 
 
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
