@@ -29,7 +29,7 @@ STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "mon
 #: forked child during the analysis (where ``fork`` is available).
 BACKGROUND_ROWS = 200_000
 #: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written by a
-#: forked child while the tables, map and briefing are written.
+#: forked child while the map and briefing are written.
 BACKGROUND_EDGES = 5_000
 #: Tables written by :func:`write_report` (besides map.html, briefing.html, graph files).
 TABLES = ("people.csv", "targets.csv", "victims.csv", "transfers.csv", "messages.csv", "rejects.csv",
@@ -94,7 +94,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     written by a forked child while this process analyses; the tables stage waits
     for it and raises its error. Likewise the graph files of a graph of
     :data:`BACKGROUND_EDGES` edges or more are written by a child started after the
-    targets stage, waited for by the exports stage. The files are the same either way.
+    tables stage, waited for by the exports stage. The files are the same either way.
 
     Examples
     --------
@@ -172,10 +172,6 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
                 fn(G, path)
             return [path for _, path in graph_files]
 
-        # The graph files need the graph alone, and XML is slow to write in Python: on a big
-        # graph a forked child writes them while this process writes tables, map and briefing.
-        if G.number_of_edges() >= BACKGROUND_EDGES:
-            pending.append(graph_bg := start_forked(write_graph_files))
 
         def tables() -> list[Path]:
             frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table,
@@ -184,6 +180,11 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             return written + (write_evidence() if background is None else background.result())
 
         result.outputs += stage("tables", tables)
+        # The graph files need the graph alone, and XML is slow to write in Python: on a big
+        # graph a forked child writes them while this process draws the map and the briefing
+        # (started once the evidence tables are written: one child at a time, for memory).
+        if G.number_of_edges() >= BACKGROUND_EDGES:
+            pending.append(graph_bg := start_forked(write_graph_files))
         result.outputs.append(stage("map", lambda: save_html(
             analysis, out_dir / "map.html", targets=ranking, mask=mask, seed=seed, community=community,
             focus=focus, max_nodes=max_nodes)))

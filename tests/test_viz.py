@@ -318,7 +318,7 @@ def test_report_leaves_the_callers_frozen_objects_frozen(tmp_path):
 
 def test_files_written_in_the_background_are_the_same(tmp_path, monkeypatch):
     """On a big case forked children write the evidence tables during the analysis and the
-    graph files during tables, map and briefing: the same files as writing them in order."""
+    graph files during map and briefing: the same files as writing them in order."""
     import crimegraph.report as rep
 
     monkeypatch.setattr(rep, "BACKGROUND_ROWS", 10**12)

@@ -442,14 +442,19 @@ def _owner_from_other_copies(messages: pd.DataFrame, owners: dict[str, dict[str,
     WeChat id from other phones' copies of the same messages, where the sender is named."""
     if messages.empty:
         return
+    mine = messages["from_owner"].astype(bool) & messages["sender_wxid"].isna()
+    if not mine.any():
+        return
     # a 1:1 chat is named after the peer on each phone, so match on instant, type and content
-    key = pd.util.hash_pandas_object(messages[["time", "msg_type", "content"]], index=False)
-    named = messages["sender_wxid"].notna()
+    # (only messages sent at the instant of an unnamed one can match: only those are hashed)
+    named = messages["sender_wxid"].notna() & messages["time"].isin(messages.loc[mine, "time"].unique())
+    look = mine | named
+    key = pd.Series(0, index=messages.index, dtype="uint64")
+    key[look] = pd.util.hash_pandas_object(messages.loc[look, ["time", "msg_type", "content"]], index=False).to_numpy()
     pairs = pd.DataFrame({"key": key[named].to_numpy(), "wx": messages.loc[named, "sender_wxid"].to_numpy()})
     pairs = pairs.drop_duplicates()
     unique = pairs.drop_duplicates("key", keep=False)   # keys whose named copies agree on one sender
     by_key = pd.Series(unique["wx"].to_numpy(), index=unique["key"].to_numpy())
-    mine = messages["from_owner"].astype(bool) & messages["sender_wxid"].isna()
     for device, idx in messages[mine].groupby("device", sort=True).groups.items():
         if not device or owners.get(device, {}).get("wechat_ids"):
             continue
