@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="scale the victims per pusher (same 1,000 phones); e.g. 0.1 for a quick profile")
     ap.add_argument("--out", default="benchmarks/results")
     ap.add_argument("--progress", action="store_true", help="show the report's stage progress bars")
+    ap.add_argument("--keep", action="store_true", help="keep the report's output folder (about 1 GB)")
     args = ap.parse_args(argv)
     scale = SCALES[args.scale]
     if args.fraction != 1.0:
@@ -210,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     case, cg, proj = analysis.case, analysis.graph, analysis.projection
     floor, floor_rows = bare_parse(case_dir)
     ready = map_ready_seconds(report_dir / "map.html")
+    if args.keep:
+        print(f"report written to {report_dir}")
+    else:
+        shutil.rmtree(report_dir, ignore_errors=True)
     t = case.report.totals
     summary = {
         "scale": args.scale, "fraction": args.fraction, "seed": args.seed, "rows_read": t["rows_read"], "files": t["files"],

@@ -316,16 +316,14 @@ def test_report_leaves_the_callers_frozen_objects_frozen(tmp_path):
     assert gc.get_freeze_count() == 0   # its own freezing undone
 
 
-def test_files_written_in_the_background_are_the_same(tmp_path, monkeypatch):
-    """On a big case forked children write the evidence tables during the analysis and the
-    graph files during map and briefing: the same files as writing them in order."""
+def test_evidence_tables_written_in_the_background_are_the_same(tmp_path, monkeypatch):
+    """On a big case a forked child writes the evidence tables during the analysis: the
+    same files as writing them in the tables stage."""
     import crimegraph.report as rep
 
     monkeypatch.setattr(rep, "BACKGROUND_ROWS", 10**12)
-    monkeypatch.setattr(rep, "BACKGROUND_EDGES", 10**12)
     a = rep.write_report(SAMPLE / "case", tmp_path / "here", progress=False)
     monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
-    monkeypatch.setattr(rep, "BACKGROUND_EDGES", 0)
     b = rep.write_report(SAMPLE / "case", tmp_path / "child", progress=False)
     assert [p.name for p in a.outputs] == [p.name for p in b.outputs]
     files = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*") if p.is_file())
@@ -390,21 +388,3 @@ def test_release_free_memory_returns_freed_pages():
     assert release_free_memory() is True
     assert before - rss_mb() > 150
     assert len(keep) == 3_000
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="background writing needs fork")
-def test_failed_graph_file_in_the_background_fails_the_exports_stage(tmp_path, monkeypatch):
-    import crimegraph.export as exp
-    import crimegraph.report as rep
-
-    monkeypatch.setattr(rep, "BACKGROUND_EDGES", 0)
-
-    def full_disk(G, path):
-        raise ExportError(f"cannot write {path}: No space left on device")
-
-    monkeypatch.setattr(exp, "write_gexf", full_disk)
-    stages: list[str] = []
-    with pytest.raises(ExportError, match=r"graph\.gexf: No space left"):
-        rep.write_report(SAMPLE / "case", tmp_path, progress=False, on_stage=lambda n, s: stages.append(n))
-    assert stages[-1] == "briefing"   # raised by the exports stage
-    assert (tmp_path / "graph.graphml").exists() and not (tmp_path / "graph.gexf").exists()
