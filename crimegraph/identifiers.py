@@ -442,18 +442,16 @@ _CC_PREFIX = re.compile(r"^(?:\+86|0086|\+?86(?=[ \-]))[ \-]?")
 
 def _classify_compact(compact: str, grouped: bool) -> tuple[str, str] | None:
     """Classify a digit string; ``grouped`` when it was written with separators."""
-    if len(compact) in (15, 18) and not grouped:
-        if len(compact) == 18:   # (check_id_number without its result object: most spans are IDs)
-            upper = compact[:17] + compact[17].upper()
-            if not _id18_problem(upper):
-                return ("id", upper)
-        else:
-            chk = check_id_number(compact)
-            if chk.valid:
-                return ("id", chk.normalized or "")
-        if len(compact) == 18 and compact[:17].isdigit() and int(compact[:2]) in _PROVINCES \
-                and _birth_date(compact[6:14]) is not None:
-            return ("invalid_id", compact[:17] + compact[17].upper())
+    if len(compact) == 18 and not grouped:   # (check_id_number without its result object)
+        upper = compact[:17] + compact[17].upper()
+        if not _id18_problem(upper):
+            return ("id", upper)
+        if compact[:17].isdigit() and int(compact[:2]) in _PROVINCES and _birth_date(compact[6:14]) is not None:
+            return ("invalid_id", upper)
+    elif len(compact) == 15 and not grouped:
+        chk = check_id_number(compact)
+        if chk.valid:
+            return ("id", chk.normalized or "")
     if not compact.isdigit():
         return None
     if len(compact) == 11 and _MOBILE_RE.match(compact):

@@ -183,7 +183,9 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
         result.outputs += stage("exports", exports)
     finally:
-        if background is not None:   # never leave the child running (its error was raised by tables)
+        # never leave the child running (its own error is raised by the tables stage; an error
+        # caught here means the report has failed already)
+        if background is not None:
             with contextlib.suppress(Exception):
                 background.result()
         if own_freeze:
