@@ -8,11 +8,11 @@ result is the same either way.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Generic, TypeVar
 
 __all__ = ["Forked", "fork_processes", "fork_context", "run_forked", "start_forked"]
@@ -31,34 +31,35 @@ def fork_context() -> mp.context.BaseContext:
     return mp.get_context("fork")
 
 
-_CALLS: list[Callable[[], Any]] = []   # what forked children run (they inherit this list)
-
-
-def _run_call(i: int) -> Any:
-    return _CALLS[i]()
-
-
 def run_forked(calls: list[Callable[[], T]], *, processes: int | None = None) -> list[T]:
-    """``[c() for c in calls]``, the first in this process and the others at the same time
-    in forked children (their results come back pickled; their errors are raised here).
+    """``[c() for c in calls]``, shared among ``processes`` processes: this one runs calls
+    0, n, 2n, ... and forked children the others, at the same time (their results come
+    back pickled). Every child has ended when this returns or raises; an error in this
+    process comes first, then the children's, in order.
 
     The children see this process's data as it is (no pickling of inputs). With
     ``processes=1``, or where ``fork`` is unavailable, the calls run one after another.
     """
     procs = fork_processes() if processes is None else max(1, processes)
-    if procs <= 1 or len(calls) <= 1:
+    n = min(procs, len(calls))
+    if n <= 1:
         return [c() for c in calls]
-    global _CALLS
-    if _CALLS:
-        raise RuntimeError("run_forked is not re-entrant")
-    _CALLS = list(calls)
+    children = [Forked(functools.partial(_run_all, calls[w::n])) for w in range(1, n)]
     try:
-        with ProcessPoolExecutor(max_workers=min(procs, len(calls)) - 1 or 1, mp_context=fork_context()) as pool:
-            rest = [pool.submit(_run_call, i) for i in range(1, len(calls))]
-            first = calls[0]()
-            return [first] + [f.result() for f in rest]
-    finally:
-        _CALLS = []
+        mine = _run_all(calls[0::n])
+    finally:   # never leave a child running, whatever happened here
+        outcomes = [_outcome(child.result) for child in children]
+    results: list[Any] = [None] * len(calls)
+    results[0::n] = mine
+    for w, (ok, value) in enumerate(outcomes, start=1):
+        if not ok:
+            raise value
+        results[w::n] = value
+    return results
+
+
+def _run_all(calls: list[Callable[[], T]]) -> list[T]:
+    return [c() for c in calls]
 
 
 class Forked(Generic[T]):

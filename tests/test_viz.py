@@ -215,9 +215,6 @@ def test_big_csv_written_in_parts_is_the_same_bytes(tmp_path, monkeypatch, proce
     assert one.startswith(b"\xef\xbb\xbftime,") and one.count(b"\xef\xbb\xbf") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.csv", "parts.csv"]   # no part files left
     assert real_chunk(df) == 20_000   # pandas' own chunk for 5 columns
-    from crimegraph import _parallel
-
-    assert _parallel._CALLS == []
 
 
 def test_write_report_shows_and_reports_every_stage(tmp_path, capsys):
@@ -355,6 +352,30 @@ def test_failed_background_table_fails_the_report_and_leaves_no_file(tmp_path, m
     assert stages[-1] == "targets"   # raised by the tables stage
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert not (tmp_path / "messages.csv").exists() and (tmp_path / "transfers.csv").exists()
+
+
+def test_run_forked_shares_the_calls_and_waits_for_every_child(tmp_path):
+    import functools
+    import time
+
+    from crimegraph._parallel import run_forked
+
+    data = list(range(100))   # seen by the children as it is
+    calls = [functools.partial(sum, data[i::5]) for i in range(5)]
+    assert run_forked(calls, processes=2) == run_forked(calls, processes=1) == [950, 970, 990, 1010, 1030]
+    # re-entrant: a call may share its own work again
+    assert run_forked([lambda: run_forked([lambda: 1, lambda: 2], processes=2), lambda: [3]],
+                      processes=2) == [[1, 2], [3]]
+
+    def slow_write() -> None:
+        time.sleep(0.3)
+        (tmp_path / "done").write_text("x")
+
+    with pytest.raises(ZeroDivisionError):   # this process's error, raised once the children ended
+        run_forked([lambda: 1 / 0, slow_write, lambda: None], processes=3)
+    assert (tmp_path / "done").exists()
+    with pytest.raises(KeyError):   # a child's error
+        run_forked([lambda: None, lambda: {}["x"]], processes=2)
 
 
 def test_start_forked_returns_and_raises_in_the_caller():
