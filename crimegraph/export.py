@@ -22,6 +22,7 @@ import networkx as nx
 import pandas as pd
 
 from ._fileio import atomic_write_bytes, write_csv
+from ._memory import gc_paused
 from .exceptions import ExportError
 
 __all__ = ["sanitize_graph", "write_graphml", "write_gexf", "write_neo4j", "write_csv", "write_csv_plain"]
@@ -94,7 +95,8 @@ def _write_xml(writer: Any, fmt: str, G: nx.Graph, path: str | PathLike[str]) ->
     """Sanitise, serialise in memory, then write atomically (no partial file on failure)."""
     buf = io.BytesIO()
     try:
-        writer(sanitize_graph(G), buf, encoding="utf-8")
+        with gc_paused():   # hundreds of thousands of XML elements, no cycles
+            writer(sanitize_graph(G), buf, encoding="utf-8")
     except (TypeError, ValueError, nx.NetworkXError) as exc:
         raise ExportError(f"cannot write {fmt}: {exc}") from exc
     return atomic_write_bytes(path, buf.getvalue())

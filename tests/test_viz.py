@@ -393,6 +393,62 @@ def test_start_forked_returns_and_raises_in_the_caller():
             start_forked(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
 
 
+def test_gc_paused_restores_the_collector_as_it_was():
+    import gc
+
+    import crimegraph
+    from crimegraph._memory import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()   # nested: still off until the outer block ends
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()   # off before: left off
+    finally:
+        gc.enable()
+    crimegraph.read_case(SAMPLE / "case", progress=False)   # reading pauses it file by file
+    assert gc.isenabled()
+
+
+def test_reading_a_file_runs_no_collection(tmp_path):
+    import gc
+
+    from crimegraph.io.case import _read_file
+    from crimegraph.io.chats import MEMOTRACE_HEADER
+
+    chat = tmp_path / "S1" / "聊天记录" / "群(12345678@chatroom)" / "群_utf8.csv"
+    chat.parent.mkdir(parents=True)
+    rows = [f"{i},wxid_a,1,0,0,{1762132800 + i},1,李桂兰 450103195502141219 {i},2025-11-03 09:00:00"
+            for i in range(3000)]
+    chat.write_text("\n".join([",".join(MEMOTRACE_HEADER), *rows]) + "\n", encoding="utf-8")
+    runs: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.collect()   # (counts from zero: the few objects made before parsing start no collection)
+    gc.callbacks.append(count)
+    try:
+        res = _read_file(tmp_path, chat)
+    finally:
+        gc.callbacks.remove(count)
+    assert res[0].report.accepted == 3000
+    # thousands of lists parsed: the collector would have run about twenty times; paused, it
+    # runs at most once, on the youngest objects, when it is back on
+    assert runs in ([], [0])
+
+
 @pytest.mark.skipif(sys.platform != "linux" or __import__("platform").libc_ver()[0] != "glibc",
                     reason="malloc_trim is glibc's")
 def test_release_free_memory_returns_freed_pages():

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._memory import release_free_memory
+from .._memory import gc_paused, release_free_memory
 from .._parallel import fork_context, fork_processes
 from .._validation import check_positive_int
 from ..exceptions import FormatError
@@ -193,6 +193,12 @@ def _read_file(root: Path, p: Path) -> _Result:
         src = Source(rel, p.read_bytes())
     except OSError as exc:
         return [FileReport(rel, status="failed", reason=f"cannot read: {exc}", device=device)]
+    with gc_paused():   # parsing: a list per record, no cycles (see crimegraph._memory)
+        return _read_known(src, rel, device)
+
+
+def _read_known(src: Source, rel: str, device: str | None) -> _Result:
+    """:func:`_read_file` once the bytes are read."""
     names = sniff(src)
     if not names:
         return [FileReport(rel, status="unrecognised", reason=describe_unknown(src), device=device)]
