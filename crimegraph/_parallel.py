@@ -44,10 +44,12 @@ def run_forked(calls: list[Callable[[], T]], *, processes: int | None = None) ->
     n = min(procs, len(calls))
     if n <= 1:
         return [c() for c in calls]
-    children = [Forked(functools.partial(_run_all, calls[w::n])) for w in range(1, n)]
+    children: list[Forked[list[T]]] = []
     try:
+        for w in range(1, n):
+            children.append(Forked(functools.partial(_run_all, calls[w::n])))
         mine = _run_all(calls[0::n])
-    finally:   # never leave a child running, whatever happened here
+    finally:   # never leave a child running, whatever happened here (a failed fork included)
         outcomes = [_outcome(child.result) for child in children]
     results: list[Any] = [None] * len(calls)
     results[0::n] = mine

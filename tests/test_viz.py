@@ -354,10 +354,11 @@ def test_failed_background_table_fails_the_report_and_leaves_no_file(tmp_path, m
     assert not (tmp_path / "messages.csv").exists() and (tmp_path / "transfers.csv").exists()
 
 
-def test_run_forked_shares_the_calls_and_waits_for_every_child(tmp_path):
+def test_run_forked_shares_the_calls_and_waits_for_every_child(tmp_path, monkeypatch):
     import functools
     import time
 
+    from crimegraph import _parallel
     from crimegraph._parallel import run_forked
 
     data = list(range(100))   # seen by the children as it is
@@ -376,6 +377,19 @@ def test_run_forked_shares_the_calls_and_waits_for_every_child(tmp_path):
     assert (tmp_path / "done").exists()
     with pytest.raises(KeyError):   # a child's error
         run_forked([lambda: None, lambda: {}["x"]], processes=2)
+    (tmp_path / "done").unlink()
+    real_init = _parallel.Forked.__init__
+
+    def second_fork_fails(self, call):
+        if (tmp_path / "forked").exists():
+            raise OSError(12, "Cannot allocate memory")
+        (tmp_path / "forked").write_text("x")
+        real_init(self, call)
+
+    monkeypatch.setattr(_parallel.Forked, "__init__", second_fork_fails)
+    with pytest.raises(OSError, match="allocate"):
+        run_forked([lambda: None, slow_write, lambda: None], processes=3)
+    assert (tmp_path / "done").exists()   # the child started before the failed fork was waited for
 
 
 def test_start_forked_returns_and_raises_in_the_caller():
