@@ -358,6 +358,13 @@ _OTP_NOT_AFTER = re.compile(r"^\s*(?:元|块|分钟|秒|小时|天|年|月|日|�
 _OTP_WINDOW = 24
 
 
+def _may_have_otp_context(s: str) -> bool:
+    """Whether ``s`` can hold a code keyword or an SMS bracket: each Chinese keyword has 码,
+    the English ones have "code", a bracket starts with 【 (plain substring tests, much
+    cheaper than the case-insensitive keyword pattern on the many messages without them)."""
+    return "码" in s or "【" in s or "code" in s.lower()
+
+
 def extract_otp_codes(text: object) -> tuple[str, ...]:
     """Verification codes (4-6 digits) in an SMS-code context.
 
@@ -378,6 +385,8 @@ def extract_otp_codes(text: object) -> tuple[str, ...]:
     if text is None:
         return ()
     s = str(text)
+    if not _may_have_otp_context(s):
+        return ()
     keywords = [m.span() for m in _OTP_KEYWORDS.finditer(s)]
     brackets = _SMS_BRACKET.search(s)
     if not keywords and not brackets:

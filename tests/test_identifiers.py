@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import assume, given, settings
@@ -205,6 +206,28 @@ def test_luhn_check_digit_property(partial):
 )
 def test_extract_otp_codes_table(text, codes):
     assert extract_otp_codes(text) == codes
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["验证码", "动态密码", "【美团】", "【", "】", "code", "CODE", "Verification Code",
+                                  "482913", "元", " ", "码", "平台"]) | st.text(max_size=3), max_size=8).map("".join))
+def test_otp_precheck_never_skips_a_context(text):
+    from crimegraph.identifiers import _OTP_KEYWORDS, _SMS_BRACKET, _may_have_otp_context
+
+    if not _may_have_otp_context(text):
+        assert _OTP_KEYWORDS.search(text) is None and _SMS_BRACKET.search(text) is None
+        assert extract_otp_codes(text) == ()
+
+
+def test_otp_precheck_case_folding_is_ascii_only():
+    # the keyword pattern ignores case; the precheck lower-cases: only ASCII C, O, D, E fold
+    # to (or lower-case into text containing) c, o, d, e, so the two agree on "code"
+    import sys
+
+    folds = [c for c in map(chr, range(sys.maxunicode + 1))
+             if c not in "cCoOdDeE" and (any(x in c.lower() for x in "code")
+                                         or re.fullmatch("(?i)[code]", c))]
+    assert folds == []
 
 
 # --------------------------------------------------------------------- extraction
