@@ -513,17 +513,20 @@ def extract_identifiers(text: object) -> Extracted:
     for m in _SPAN_RE.finditer(s):
         span = m.group(1)
         if span.isdigit() and span[0] != "0":   # the common case: one plain run of digits
-            groups = [span]
-            had_cc = False
-        else:
-            land = normalize_phone(span) if span.startswith("0") and not span.startswith("00") else None
-            if land is not None and "-" in land:
-                if land not in lands:
-                    lands.append(land)
-                continue
-            body = _CC_PREFIX.sub("", span)
-            had_cc = body != span
-            groups = [g for g in _GROUP_SEP.split(body.lstrip("+")) if g]
+            hit = _classify_compact(span, False)   # (one group: always a grouping we accept)
+            if hit is not None:
+                bucket = buckets[hit[0]]
+                if hit[1] not in bucket:
+                    bucket.append(hit[1])
+            continue
+        land = normalize_phone(span) if span.startswith("0") and not span.startswith("00") else None
+        if land is not None and "-" in land:
+            if land not in lands:
+                lands.append(land)
+            continue
+        body = _CC_PREFIX.sub("", span)
+        had_cc = body != span
+        groups = [g for g in _GROUP_SEP.split(body.lstrip("+")) if g]
         compact = "".join(groups)
         if had_cc:
             if _MOBILE_RE.match(compact) and _groups_ok(groups) and compact not in phones:
