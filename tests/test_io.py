@@ -574,3 +574,24 @@ def test_read_csv_text_is_csv_records_in_two_lists(text, start):
 
     recs = list(csv_records(text, start_line=start))
     assert read_csv_text(text, start_line=start) == ([line for line, _ in recs], [f for _, f in recs])
+
+
+_EPOCHS = st.integers(1_000_000_000, 2_000_000_000).map(str)
+_CLOCK = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2035, 12, 31)).map(
+    lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
+_ODD_TIMES = st.sampled_from([
+    "", "/", "无", " 2025-11-03 09:17:40", "'2025-11-03 09:17:40", "2025-11-03 09:17:40\t", "2025-02-30 10:00:00",
+    "2025/11/03 09:17:40", "20251103091740", "0123456789", "１７６２１３２８００", "2025-11-03T09:17:40+00:00",
+    "2025-11-03 09:17", "2025-11-03"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(_EPOCHS, min_size=1, max_size=6), st.lists(_CLOCK, min_size=1, max_size=6),
+                 st.lists(st.one_of(_EPOCHS, _CLOCK, _ODD_TIMES, st.none()), min_size=1, max_size=6)))
+def test_times_of_one_shape_parse_as_the_general_path_does(values):
+    from crimegraph.io._common import _parse_times, parse_time_series
+
+    s = pd.Series(values, index=range(3, 3 + len(values)), dtype=object)
+    fast, general = parse_time_series(s), _parse_times(s)
+    pd.testing.assert_series_equal(fast, general)
+    assert str(fast.dtype) == str(general.dtype) == "datetime64[ns, UTC+08:00]"

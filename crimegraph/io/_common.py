@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import FormatError
@@ -276,6 +277,31 @@ def parse_time_series(values: pd.Series) -> pd.Series:
     Epoch seconds (10 digits) are read as UTC instants. Values with an explicit
     offset keep it and are converted to +08:00.
     """
+    uniform = _uniform_times(values)
+    return uniform if uniform is not None else _parse_times(values)
+
+
+_TIME_DTYPE = f"datetime64[ns, {TZ}]"   # (as the general path makes it)
+
+
+def _uniform_times(values: pd.Series) -> pd.Series | None:
+    """:func:`parse_time_series` of a column of one clean shape, in one step (most files, and
+    a third of their cost in small ones): every value plain epoch seconds, or every value in
+    the first format. ``None`` otherwise (the general path then gives the same answer)."""
+    v = values.to_numpy(dtype=object)
+    if len(v) == 0 or not all(type(x) is str for x in v):
+        return None
+    if all(len(x) == 10 and x.isascii() and x.isdigit() for x in v):
+        utc = pd.Series(pd.to_datetime(v.astype(np.int64), unit="s", utc=True), index=values.index)
+        return utc.dt.tz_convert(TZ).astype(_TIME_DTYPE)
+    parsed = pd.Series(pd.to_datetime(v, format=_TIME_FORMATS[0], errors="coerce"), index=values.index)
+    if parsed.isna().any():
+        return None
+    return parsed.dt.tz_localize(TZ).astype(_TIME_DTYPE)
+
+
+def _parse_times(values: pd.Series) -> pd.Series:
+    """:func:`parse_time_series`, value by value through every known format."""
     s = values.astype("string").str.strip().str.strip("'")
     out = pd.Series(pd.NaT, index=s.index, dtype=f"datetime64[ns, {TZ}]")
     todo = s.notna() & ~s.isin(list(NULLS))
