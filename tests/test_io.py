@@ -595,3 +595,33 @@ def test_times_of_one_shape_parse_as_the_general_path_does(values):
     fast, general = parse_time_series(s), _parse_times(s)
     pd.testing.assert_series_equal(fast, general)
     assert str(fast.dtype) == str(general.dtype) == "datetime64[ns, UTC+08:00]"
+
+
+def test_finish_transfers_rejects_drops_repeats_and_keeps_none_for_missing():
+    from decimal import Decimal
+
+    from crimegraph.io._common import FileReport
+    from crimegraph.io._tables import finish_transfers, stable_id
+
+    rep = FileReport("b.csv", "x", table="transfers", rows_read=4)
+    cols = {"time_raw": ["2025-11-03 09:00:00", "2025-11-03 09:00:00", "bad", "2025-11-03 10:00:00"],
+            "amount_raw": ["5.0", "5.00", "1", "7"], "tid": ["T1", "T1", "T2", None],
+            "direction": ["out", "out", "in", float("nan")], "completed": [True, True, True, None],
+            "status": ["/", "支付成功", "x", " 已收钱\t"], "source_line": [2, 3, 4, 5]}
+    df = finish_transfers(cols, rep, channel="wechat", source_file="b.csv", device="S1", raw_of=lambda i: f"row {i}")
+    assert list(df.columns) == list(TRANSFER_COLUMNS)
+    # the second row repeats the first (5.00 == 5.0); the third has a bad time
+    assert (rep.accepted, rep.rejected, rep.skipped, rep.balanced) == (2, 1, 1, True)
+    assert [(r.line, r.raw) for r in rep.rejects] == [(4, "row 2")]
+    assert df["transfer_id"].tolist() == ["wechat:T1", f"wechat:noid-{stable_id('b.csv', 5)}"]
+    assert df["amount"].tolist() == [Decimal("5.0"), Decimal("7")]
+    assert df["direction"].tolist() == ["out", None] and df["status"].tolist() == [None, "已收钱"]
+    assert df["counterparty"].tolist() == [None, None] and df["device"].tolist() == ["S1", "S1"]
+    assert df["completed"].tolist() == [True, False] and df["source_line"].tolist() == [2, 5]
+    assert {c: str(t) for c, t in df.dtypes.items() if str(t) != "object"} == {
+        "time": "datetime64[ns, UTC+08:00]", "completed": "bool", "source_line": "int64"}
+    rep = FileReport("c.csv", "x", table="transfers", rows_read=1)
+    empty = finish_transfers({**{c: v[2:3] for c, v in cols.items()}}, rep, channel="wechat",
+                             source_file="c.csv", device=None)
+    assert empty.empty and list(empty.columns) == list(TRANSFER_COLUMNS) and rep.balanced
+    assert str(empty.dtypes["time"]) == "datetime64[ns, UTC+08:00]"

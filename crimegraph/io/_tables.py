@@ -16,8 +16,6 @@ from ._common import (
     bad_value_reason,
     clean_column,
     map_unique,
-    none_for_missing,
-    object_frame,
     parse_amount,
     parse_time_series,
 )
@@ -44,64 +42,96 @@ def dedupe(frame: pd.DataFrame, keys: Sequence[str], report: FileReport | None,
     return frame.loc[~dup].reset_index(drop=True)
 
 
-def finish_transfers(records: list[dict[str, Any]] | pd.DataFrame, report: FileReport, *, channel: str,
-                     source_file: str, device: str | None,
+def finish_transfers(records: list[dict[str, Any]] | dict[str, Sequence[Any]] | pd.DataFrame, report: FileReport,
+                     *, channel: str, source_file: str, device: str | None,
                      raw_of: Callable[[int], str] | None = None) -> pd.DataFrame:
     """Validate time and amount of parsed bill rows (vectorised), reject the bad
     ones with their line, normalise counterparty identifiers, drop repeats.
 
-    ``records`` is a list of dicts or a frame of object columns; the raw text of
-    a rejected row comes from its ``raw`` field, else from ``raw_of(row position)``.
+    ``records`` is a list of dicts, or columns (a dict of equal-length lists, or a
+    frame); the raw text of a rejected row comes from its ``raw`` field, else from
+    ``raw_of(row position)``. The columns are worked on as lists and the table is
+    made once at the end (a bill of a few rows costs little more than its rows).
     """
-    if len(records) == 0:
+    if isinstance(records, pd.DataFrame):
+        cols = {c: records[c].tolist() for c in records.columns}
+    elif isinstance(records, dict):
+        cols = {c: list(v) for c, v in records.items()}
+    else:
+        cols = {c: [r.get(c) for r in records] for c in records[0]} if records else {}
+    n = len(cols["time_raw"]) if cols else 0
+    if n == 0:
         report.finish()
         return pd.DataFrame({c: pd.Series(dtype="object") for c in TRANSFER_COLUMNS})
-    if isinstance(records, pd.DataFrame):
-        df = records
-    else:
-        df = object_frame({c: [r.get(c) for r in records] for c in records[0]})
-    times = parse_time_series(df["time_raw"])
-    amounts = pd.Series(map_unique(df["amount_raw"], parse_amount), dtype=object)
+    times = parse_time_series(pd.Series(cols["time_raw"], dtype=object))
+    amounts = map_unique(cols["amount_raw"], parse_amount)
     bad_time = times.isna().to_numpy()
     bad_amount = np.array([a is None or a < 0 for a in amounts], dtype=bool)
-    for i in np.flatnonzero(bad_time | bad_amount):
-        reason = (bad_value_reason("time", df["time_raw"].iat[i]) if bad_time[i]
-                  else bad_value_reason("amount", df["amount_raw"].iat[i]))
-        raw = str(df["raw"].iat[i]) if "raw" in df else (raw_of(int(i)) if raw_of else "")
-        report.reject(int(df["source_line"].iat[i]), reason, raw)
-    keep = ~(bad_time | bad_amount)
-    if not keep.all():
-        df = df.loc[keep].reset_index(drop=True)
-    df["time"] = times[keep].reset_index(drop=True)
-    df["amount"] = amounts[keep].reset_index(drop=True)
-    report.accepted = len(df)
-    df["channel"] = channel
-    tid = clean_column(df["tid"])
-    df["transfer_id"] = [f"{channel}:{t}" if t else f"{channel}:noid-{stable_id(source_file, line)}"
-                         for t, line in zip(tid, df["source_line"], strict=True)]
-    acct = clean_column(df["counterparty_account"]) if "counterparty_account" in df else [None] * len(df)
-    df["counterparty_account"] = pd.Series(acct, dtype=object)
-    df["counterparty_phone"] = map_unique(acct, lambda a: None if (a is None or is_masked(a)) else normalize_mobile(a))
-    card_src = clean_column(df["counterparty_card"]) if "counterparty_card" in df else acct
-    df["counterparty_card"] = map_unique(card_src, normalize_bank_card)
+    bad = bad_time | bad_amount
+    for i in np.flatnonzero(bad).tolist():
+        reason = (bad_value_reason("time", cols["time_raw"][i]) if bad_time[i]
+                  else bad_value_reason("amount", cols["amount_raw"][i]))
+        raw = str(cols["raw"][i]) if "raw" in cols else (raw_of(i) if raw_of else "")
+        report.reject(int(cols["source_line"][i]), reason, raw)
+    if bad.any():
+        kept = np.flatnonzero(~bad).tolist()
+        cols = {c: [v[i] for i in kept] for c, v in cols.items()}
+        amounts = [amounts[i] for i in kept]
+        times = times[~bad]
+    m = len(amounts)
+    report.accepted = m
+    missing = [None] * m
+    tid = clean_column(cols["tid"])
+    acct = clean_column(cols["counterparty_account"]) if "counterparty_account" in cols else missing
+    card_src = clean_column(cols["counterparty_card"]) if "counterparty_card" in cols else acct
+    out: dict[str, Any] = {
+        "transfer_id": [f"{channel}:{t}" if t else f"{channel}:noid-{stable_id(source_file, line)}"
+                        for t, line in zip(tid, cols["source_line"], strict=True)],
+        "channel": [channel] * m, "direction": cols.get("direction", missing),
+        "counterparty_account": acct,
+        "counterparty_phone": map_unique(acct, lambda a: None if (a is None or is_masked(a)) else normalize_mobile(a)),
+        "counterparty_card": map_unique(card_src, normalize_bank_card),
+        "device": [device or ""] * m, "source_file": [source_file] * m,
+    }
     for c in ("counterparty_id_number", "owner_id_number"):
-        if c in df:
-            df[c] = map_unique(df[c], normalize_id_number)
-    df["device"] = device or ""
-    df["source_file"] = source_file
-    for c in TRANSFER_COLUMNS:
-        if c not in df:
-            df[c] = None
+        out[c] = map_unique(cols[c], normalize_id_number) if c in cols else missing
     for c in ("kind", "status", "product", "note", "counterparty", "owner_name", "owner_nickname",
               "owner_account", "counterparty_bank"):
-        df[c] = pd.Series(clean_column(df[c]), dtype=object)
-    df = df[list(TRANSFER_COLUMNS)]
-    df["source_line"] = df["source_line"].astype("int64")
-    df["completed"] = df["completed"].astype(bool)
-    owner_key = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
-    df["_owner"] = owner_key
-    df = dedupe(df, ["transfer_id", "direction", "_owner", "amount"], report,
-                "duplicate transaction id (same record seen twice)")
+        out[c] = clean_column(cols[c]) if c in cols else missing
+    for c in out:   # text: None where missing (never NaN)
+        out[c] = _objects(out[c])
+    out["time"] = times.array
+    out["amount"] = _objects(amounts)
+    completed = cols["completed"] if "completed" in cols else missing
+    out["completed"] = np.fromiter(map(bool, completed), dtype=bool, count=m)
+    out["source_line"] = np.asarray(cols["source_line"], dtype=np.int64)
+    df = pd.DataFrame({c: pd.Series(out[c], dtype=out[c].dtype) for c in TRANSFER_COLUMNS})
+    # a repeat: same transaction id, direction, owner and amount (the key values are str,
+    # None or Decimal: equal tuples are what pandas' duplicated would call equal)
+    seen: set[tuple[Any, ...]] = set()
+    dup = np.zeros(m, dtype=bool)
+    for i, key in enumerate(zip(out["transfer_id"].tolist(), out["direction"].tolist(),
+                                [f"{a or ''}|{b or ''}" for a, b in zip(out["owner_account"].tolist(),
+                                                                        out["owner_nickname"].tolist(), strict=True)],
+                                amounts, strict=True)):
+        if key in seen:
+            dup[i] = True
+        else:
+            seen.add(key)
+    n_dup = int(dup.sum())
+    if n_dup:
+        report.accepted -= n_dup
+        report.skip("duplicate transaction id (same record seen twice)", n_dup)
+        df = df.loc[~dup].reset_index(drop=True)
     report.finish()
-    text = [c for c in TRANSFER_COLUMNS if c not in ("time", "amount", "completed", "source_line")]
-    return none_for_missing(df.drop(columns="_owner"), text)
+    return df
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    """``values`` as a 1-D object array, ``None`` where missing (NaN, NaT, NA)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    na = pd.isna(arr)
+    if na.any():
+        arr[na] = None
+    return arr

@@ -19,8 +19,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pandas as pd
-
 from ..exceptions import FormatError
 from ._common import (
     FileReport,
@@ -31,7 +29,6 @@ from ._common import (
     csv_records,
     decode_text,
     map_unique,
-    object_frame,
     read_csv_text,
     read_source,
     xlsx_rows,
@@ -70,9 +67,9 @@ def _completed(status: str | None, direction_raw: str | None) -> bool:
 
 # ----------------------------------------------------------------------- WeChat
 def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None, *, csv_fields: bool
-                  ) -> tuple[pd.DataFrame, Callable[[int], str]]:
-    """Parsed WeChat Pay rows as an object frame for :func:`finish_transfers`, and the
-    raw text of row ``i`` for the rejects report. ``csv_fields``: every row is 11 or
+                  ) -> tuple[dict[str, Sequence[Any]], Callable[[int], str]]:
+    """Parsed WeChat Pay rows as columns for :func:`finish_transfers`, and the raw text
+    of row ``i`` for the rejects report. ``csv_fields``: every row is 11 or
     more strings (CSV), else XLSX cells (None for blanks, numbers, short rows)."""
     if csv_fields:
         col = list(zip(*rows, strict=False))[:11] if rows else [()] * 11   # (the 12th field: ignored)
@@ -83,13 +80,13 @@ def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None,
         col = list(zip(*cells, strict=True)) if cells else [()] * 11
         amount_raw = [r[5] if len(r) > 5 else None for r in rows]
     status = list(col[7])
-    return object_frame({
+    return ({
         "time_raw": col[0], "kind": col[1], "counterparty": col[2], "product": col[3],
         "direction": map_unique(col[4], lambda v: _WECHAT_DIRECTION.get(clean(v) or "/", "neutral")),
         "amount_raw": amount_raw, "status": status, "tid": col[8],
         "note": col[10], "completed": map_unique(status, lambda v: _completed(clean(v), None)),
         "owner_nickname": [nickname] * len(rows), "source_line": lines,
-    }), lambda i: ",".join(cells[i][:11])
+    }, lambda i: ",".join(cells[i][:11]))
 
 
 def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,
