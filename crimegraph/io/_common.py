@@ -281,7 +281,7 @@ def parse_time_series(values: pd.Series) -> pd.Series:
     return uniform if uniform is not None else _parse_times(values)
 
 
-_TIME_DTYPE = f"datetime64[ns, {TZ}]"   # (as the general path makes it)
+_TIME_DTYPE = f"datetime64[ns, {TZ}]"   # (both paths: the dtype pandas makes of this text)
 
 
 def _uniform_times(values: pd.Series) -> pd.Series | None:
@@ -304,7 +304,7 @@ def _uniform_times(values: pd.Series) -> pd.Series | None:
 def _parse_times(values: pd.Series) -> pd.Series:
     """:func:`parse_time_series`, value by value through every known format."""
     s = values.astype("string").str.strip().str.strip("'")
-    out = pd.Series(pd.NaT, index=s.index, dtype=f"datetime64[ns, {TZ}]")
+    out = pd.Series(pd.NaT, index=s.index, dtype=_TIME_DTYPE)
     todo = s.notna() & ~s.isin(list(NULLS))
     epoch = todo & s.str.fullmatch(r"\d{10}").fillna(False)
     if epoch.any():

@@ -20,7 +20,7 @@ from ._common import (
     parse_time_series,
 )
 
-__all__ = ["finish_transfers", "stable_id", "dedupe"]
+__all__ = ["finish_transfers", "repeated_transfers", "stable_id", "dedupe"]
 
 
 def stable_id(*parts: object) -> str:
@@ -34,12 +34,26 @@ def dedupe(frame: pd.DataFrame, keys: Sequence[str], report: FileReport | None,
     """Drop rows whose ``keys`` repeat an earlier row; count them as skipped."""
     if frame.empty:
         return frame
-    dup = frame.duplicated(subset=list(keys), keep="first")
+    return _drop_repeats(frame, frame.duplicated(subset=list(keys), keep="first").to_numpy(), report, reason)
+
+
+def _drop_repeats(frame: pd.DataFrame, dup: np.ndarray, report: FileReport | None,
+                  reason: str) -> pd.DataFrame:
+    """``frame`` without the rows where ``dup``, counted as skipped for ``reason``."""
     n = int(dup.sum())
     if n and report is not None:
         report.accepted -= n
         report.skip(reason, n)
     return frame.loc[~dup].reset_index(drop=True)
+
+
+def repeated_transfers(df: pd.DataFrame) -> np.ndarray:
+    """Rows of a transfers table that repeat an earlier row's record: the same transaction
+    id, direction, owner (account and nickname) and amount."""
+    owner = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
+    keys = pd.DataFrame({"transfer_id": df["transfer_id"], "direction": df["direction"], "owner": owner,
+                         "amount": df["amount"]})
+    return keys.duplicated(keep="first").to_numpy()
 
 
 def finish_transfers(records: list[dict[str, Any]] | dict[str, Sequence[Any]] | pd.DataFrame, report: FileReport,
@@ -106,23 +120,9 @@ def finish_transfers(records: list[dict[str, Any]] | dict[str, Sequence[Any]] | 
     out["completed"] = np.fromiter(map(bool, completed), dtype=bool, count=m)
     out["source_line"] = np.asarray(cols["source_line"], dtype=np.int64)
     df = pd.DataFrame({c: pd.Series(out[c], dtype=out[c].dtype) for c in TRANSFER_COLUMNS})
-    # a repeat: same transaction id, direction, owner and amount (the key values are str,
-    # None or Decimal: equal tuples are what pandas' duplicated would call equal)
-    seen: set[tuple[Any, ...]] = set()
-    dup = np.zeros(m, dtype=bool)
-    for i, key in enumerate(zip(out["transfer_id"].tolist(), out["direction"].tolist(),
-                                [f"{a or ''}|{b or ''}" for a, b in zip(out["owner_account"].tolist(),
-                                                                        out["owner_nickname"].tolist(), strict=True)],
-                                amounts, strict=True)):
-        if key in seen:
-            dup[i] = True
-        else:
-            seen.add(key)
-    n_dup = int(dup.sum())
-    if n_dup:
-        report.accepted -= n_dup
-        report.skip("duplicate transaction id (same record seen twice)", n_dup)
-        df = df.loc[~dup].reset_index(drop=True)
+    dup = repeated_transfers(df)
+    if dup.any():
+        df = _drop_repeats(df, dup, report, "duplicate transaction id (same record seen twice)")
     report.finish()
     return df
 

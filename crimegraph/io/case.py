@@ -36,6 +36,7 @@ from ..schema import (
     TRANSFER_COLUMNS,
 )
 from ._common import FileReport, Loaded, Source, empty_frame
+from ._tables import repeated_transfers
 from .chats import message_ids
 from .registry import READERS, _NamedBytes, describe_unknown, sniff
 
@@ -337,7 +338,6 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
     release_free_memory()   # each file's frame, now in the tables
     by_file = {f.file: f for f in report.files if f.table in _TABLES}
     transfers = _dedupe_across(tables["transfers"], by_file,
-                               ["transfer_id", "direction", "_owner", "amount"],
                                "duplicate: same transaction already loaded from another file")
     _owner_from_other_copies(tables["messages"], owners)
     devices = _devices(root, config, owners, files)
@@ -356,12 +356,12 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
     return pd.concat(full, ignore_index=True) if full else empty_frame(columns)
 
 
-def _dedupe_across(df: pd.DataFrame, by_file: dict[str, FileReport], keys: list[str],
-                   reason: str) -> pd.DataFrame:
+def _dedupe_across(df: pd.DataFrame, by_file: dict[str, FileReport], reason: str) -> pd.DataFrame:
+    """The transfers seen in another file already (:func:`repeated_transfers`) dropped, and
+    counted as skipped in their own files."""
     if df.empty:
         return df
-    owner = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
-    dup = pd.DataFrame({k: owner if k == "_owner" else df[k] for k in keys}).duplicated(keep="first")
+    dup = repeated_transfers(df)
     if not dup.any():
         return df
     _count_skipped(df.loc[dup, "source_file"], by_file, reason)
