@@ -40,7 +40,9 @@ def peak_mb() -> float:
 
 
 def worker_peak_mb() -> float:
-    """Largest peak of a finished child process (read_case's reading workers)."""
+    """Largest peak of a finished child process of the read stage: the reading workers, and
+    the child finding repeated transfers (its peak counts the pages it shares with this
+    process; the whole job's PSS is the measure of what the job takes)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 

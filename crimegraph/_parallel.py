@@ -67,10 +67,10 @@ def _run_all(calls: list[Callable[[], T]]) -> list[T]:
 class Forked(Generic[T]):
     """A call running in a forked child while this process goes on (see :func:`start_forked`)."""
 
-    def __init__(self, call: Callable[[], T]) -> None:
+    def __init__(self, call: Callable[[], T], *, here: bool = False) -> None:
         self._proc: Any = None
         self._outcome: tuple[bool, Any] | None = None
-        if fork_processes() <= 1:   # no fork here: run it now, same result
+        if here or fork_processes() <= 1:   # no fork here: run it now, same result
             self._outcome = _outcome(call)
             return
         ctx = fork_context()
@@ -116,11 +116,12 @@ def _child(call: Callable[[], Any], send: Any) -> None:
     send.close()
 
 
-def start_forked(call: Callable[[], T]) -> Forked[T]:
+def start_forked(call: Callable[[], T], *, here: bool = False) -> Forked[T]:
     """Start ``call()`` in a forked child and return at once; ``.result()`` waits for it.
 
     The child sees this process's data as it is at the fork (no pickling of inputs);
-    its return value comes back pickled. Where ``fork`` is unavailable the call runs
-    here, before this returns. Every started call must be waited for with ``.result()``.
+    its return value comes back pickled. With ``here=True`` (small jobs, not worth a
+    fork), or where ``fork`` is unavailable, the call runs here, before this returns.
+    Every started call must be waited for with ``.result()``.
     """
-    return Forked(call)
+    return Forked(call, here=here)

@@ -407,6 +407,39 @@ def test_start_forked_returns_and_raises_in_the_caller():
             start_forked(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
 
 
+def test_start_forked_here_runs_in_this_process():
+    import os
+
+    from crimegraph._parallel import fork_processes, start_forked
+
+    assert start_forked(os.getpid, here=True).result() == os.getpid()
+    if fork_processes() > 1:
+        assert start_forked(os.getpid).result() != os.getpid()
+
+
+def test_read_case_waits_for_its_child_when_merging_fails(monkeypatch):
+    """read_case finds repeated transfers in a forked child while it merges the messages:
+    an error in the merge is raised, and the child has ended by then."""
+    import multiprocessing
+    import time
+
+    import crimegraph.io.case as case_mod
+
+    def broken(*args, **kwargs):
+        raise OSError("merge failed")
+
+    def slow(df):
+        time.sleep(1)   # still running when the merge fails
+        return repeated(df)
+
+    repeated = case_mod._repeated
+    monkeypatch.setattr(case_mod, "_repeated", slow)
+    monkeypatch.setattr(case_mod, "_merge_messages", broken)
+    with pytest.raises(OSError, match="merge failed"):
+        case_mod.read_case("data/samples/small/case", workers=2)
+    assert multiprocessing.active_children() == []
+
+
 def test_gc_paused_restores_the_collector_as_it_was():
     import gc
 

@@ -9,6 +9,8 @@ with a :class:`LoadReport` that accounts for every row.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import html
 import re
 import tomllib
@@ -24,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .._memory import gc_paused, release_free_memory
-from .._parallel import fork_context, fork_processes
+from .._parallel import fork_context, fork_processes, start_forked
 from .._validation import check_positive_int
 from ..exceptions import FormatError
 from ..identifiers import normalize_bank_card, normalize_id_number, normalize_phone
@@ -337,13 +339,21 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
     tables = {t: _concat(frames.pop(t, []), cols) for t, cols in _TABLES.items()}
     release_free_memory()   # each file's frame, now in the tables
     by_file = {f.file: f for f in report.files if f.table in _TABLES}
-    transfers = _dedupe_across(tables["transfers"], by_file,
+    # which transfers repeat across files: on a big case a forked child works it out while
+    # this process merges the messages (the tables are independent; the same result)
+    repeats = start_forked(functools.partial(_repeated, tables["transfers"]), here=n_workers <= 1)
+    try:
+        _owner_from_other_copies(tables["messages"], owners)
+        devices = _devices(root, config, owners, files)
+        messages = _fill_owner_sender(tables["messages"], devices)
+        messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
+        memberships = _memberships(messages)
+    except BaseException:
+        with contextlib.suppress(Exception):   # never leave the child running
+            repeats.result()
+        raise
+    transfers = _dedupe_across(tables["transfers"], repeats.result(), by_file,
                                "duplicate: same transaction already loaded from another file")
-    _owner_from_other_copies(tables["messages"], owners)
-    devices = _devices(root, config, owners, files)
-    messages = _fill_owner_sender(tables["messages"], devices)
-    messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
-    memberships = _memberships(messages)
     contacts = tables["contacts"]
     title = str(config.get("case", {}).get("title") or root.name)
     del tables
@@ -356,13 +366,17 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
     return pd.concat(full, ignore_index=True) if full else empty_frame(columns)
 
 
-def _dedupe_across(df: pd.DataFrame, by_file: dict[str, FileReport], reason: str) -> pd.DataFrame:
-    """The transfers seen in another file already (:func:`repeated_transfers`) dropped, and
-    counted as skipped in their own files."""
-    if df.empty:
-        return df
-    dup = repeated_transfers(df)
-    if not dup.any():
+def _repeated(df: pd.DataFrame) -> np.ndarray:
+    """:func:`repeated_transfers` of the merged table (nothing to collect: no cycles made)."""
+    with gc_paused():
+        return repeated_transfers(df) if not df.empty else np.zeros(0, dtype=bool)
+
+
+def _dedupe_across(df: pd.DataFrame, dup: np.ndarray, by_file: dict[str, FileReport], reason: str
+                   ) -> pd.DataFrame:
+    """The transfers seen in another file already (``dup``: :func:`repeated_transfers`)
+    dropped, and counted as skipped in their own files."""
+    if df.empty or not dup.any():
         return df
     _count_skipped(df.loc[dup, "source_file"], by_file, reason)
     return df.loc[~dup].reset_index(drop=True)
