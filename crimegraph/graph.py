@@ -238,31 +238,41 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
     msgs = case.messages
     # groups, membership, postings
     if not msgs.empty:
-        for chat_id, grp in msgs.groupby("chat_id", sort=True):
-            is_group = bool(grp["is_group"].iloc[0])
-            name = grp["chat_name"].dropna()
+        # (per chat and per speaker as whole-column aggregates: no sub-table per group)
+        chats = msgs.groupby("chat_id", sort=True).agg(is_group=("is_group", "first"),
+                                                       name=("chat_name", "first"))   # first known name
+        files = msgs[["chat_id", "source_file"]].drop_duplicates().sort_values(["chat_id", "source_file"])
+        files = files.groupby("chat_id", sort=True)["source_file"].agg(lambda s: ";".join(s.iloc[:5]))
+        for chat_id, is_group, name in zip(chats.index.tolist(), chats["is_group"].tolist(),
+                                           chats["name"].tolist(), strict=True):
             if is_group:
                 G.add_node(f"chat_group:{chat_id}", type="chat_group", chat_id=chat_id,
-                           label=str(name.iloc[0]) if len(name) else chat_id,
-                           source=";".join(sorted(set(grp["source_file"]))[:5]))
-        senders = msgs.dropna(subset=["sender_wxid"])
+                           label=str(name) if pd.notna(name) else chat_id, source=files[chat_id])
+        senders = msgs.loc[msgs["sender_wxid"].notna(), ["chat_id", "sender_wxid", "is_group", "source_file",
+                                                         "source_line", "otp_codes", "id_numbers"]]
         posted_ids = leaks.groupby(["chat_id", "poster"], sort=False)["id_number"].nunique().to_dict() \
             if len(leaks) else {}
-        for (chat_id, wx), grp in senders.groupby(["chat_id", "sender_wxid"], sort=True):
+        spoke = senders.assign(otp=senders["otp_codes"] != "").groupby(["chat_id", "sender_wxid"], sort=True).agg(
+            messages=("is_group", "size"), is_group=("is_group", "first"), file=("source_file", "first"),
+            line=("source_line", "first"), otp=("otp", "sum"))
+        ids_of = _distinct_ids(senders)
+        for (chat_id, wx), n, is_group, file, line, otp in zip(
+                spoke.index.tolist(), *(spoke[c].tolist() for c in ("messages", "is_group", "file", "line", "otp")),
+                strict=True):
             pid = k2p.get(f"wx:{wx}")
-            if pid is None:
+            if pid is None or not is_group:
                 continue
-            src = f"{grp['source_file'].iloc[0]}:{grp['source_line'].iloc[0]}"
-            if bool(grp["is_group"].iloc[0]):
-                G.add_edge(f"person:{pid}", f"chat_group:{chat_id}", key="member_of", type="member_of",
-                           messages=len(grp), source=src)
-                ids = _ids_in(grp["id_numbers"]) if (chat_id, pid) in posted_ids else 0
-                if ids:
-                    G.add_edge(f"person:{pid}", f"chat_group:{chat_id}", key="posted", type="posted",
-                               identities=ids, otp_codes=int((grp["otp_codes"] != "").sum()),
-                               source=src)
-        owners = [k2p.get(f"idn:{i}") for i in leaks["id_number"].tolist()] if len(leaks) else []
-        shown = np.array([o not in collapsed for o in owners], dtype=bool)
+            src = f"{file}:{line}"
+            G.add_edge(f"person:{pid}", f"chat_group:{chat_id}", key="member_of", type="member_of",
+                       messages=n, source=src)
+            ids = ids_of.get((chat_id, wx), 0) if (chat_id, pid) in posted_ids else 0
+            if ids:
+                G.add_edge(f"person:{pid}", f"chat_group:{chat_id}", key="posted", type="posted",
+                           identities=ids, otp_codes=otp, source=src)
+        shown = np.ones(len(leaks), dtype=bool)
+        if collapsed and len(leaks):
+            owners = map(k2p.get, ("idn:" + leaks["id_number"].astype(object)).tolist())
+            shown = ~pd.Series(list(owners), dtype=object).isin(collapsed).to_numpy()
         for r in leaks[shown].itertuples(index=False):   # collapsed victims' leaks are counts, not edges
             u, v = f"person:{r.poster}", f"identity:{r.id_number}"
             if not G.has_node(v):
@@ -300,8 +310,15 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
     return cg
 
 
-def _ids_in(col: pd.Series) -> int:
-    return len(set(";".join(col).split(";")) - {""})
+def _distinct_ids(senders: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Distinct ID numbers each speaker posted in each chat: ``{(chat_id, sender_wxid): n}``."""
+    posts = senders.loc[senders["id_numbers"] != "", ["chat_id", "sender_wxid", "id_numbers"]]
+    ids = posts["id_numbers"].to_numpy(dtype=object)
+    if any(";" in s for s in ids.tolist()):   # several numbers in one message: one row each
+        posts = posts.assign(id_numbers=posts["id_numbers"].str.split(";")).explode("id_numbers")
+        posts = posts[posts["id_numbers"] != ""]
+    n = posts.drop_duplicates().groupby(["chat_id", "sender_wxid"], sort=False).size()
+    return dict(zip(n.index.tolist(), n.tolist(), strict=True))
 
 
 def _add_payment_summaries(G: nx.MultiDiGraph, transfers: pd.DataFrame) -> None:

@@ -237,6 +237,53 @@ def test_money_between_sums_each_pair_in_payment_order():
     assert _money_between(pay.iloc[:0], {"A"}) == {}
 
 
+def test_group_edges_match_a_per_group_recipe(analysis):
+    """Chat groups, member_of and posted edges come from whole-column aggregates: checked
+    against the per-group recipe on messages with several ID numbers (one repeated), an
+    OTP and a group whose first message has no chat name."""
+    import dataclasses
+
+    import pandas as pd
+
+    m = analysis.case.messages.copy()
+    posted = m[(m["id_numbers"] != "") & m["is_group"]]
+    a = posted.index[0]
+    same = posted[(posted["chat_id"] == posted.at[a, "chat_id"]) & (posted["sender_wxid"] == posted.at[a, "sender_wxid"])]
+    b = same.index[1]   # a later posting of the same speaker in the same group
+    m.loc[a, "id_numbers"] = m.loc[b, "id_numbers"] + ";110105194912310021"   # b's number again
+    m.loc[a, "otp_codes"] = "123456"
+    first = m[m["is_group"]].groupby("chat_id").head(1).index[0]
+    m.loc[first, "chat_name"] = None
+    case = dataclasses.replace(analysis.case, messages=m)
+    res = analysis.graph.resolution
+    G = cg.build_graph(case, res, detail="full").graph
+    k2p = res.key_to_person
+    checked = 0
+    for chat_id, grp in m.groupby("chat_id", sort=True):
+        if not grp["is_group"].iloc[0]:
+            continue
+        node = G.nodes[f"chat_group:{chat_id}"]
+        names = grp["chat_name"].dropna()
+        assert node["label"] == (names.iloc[0] if len(names) else chat_id)
+        assert node["source"] == ";".join(sorted(set(grp["source_file"]))[:5])
+        for wx, mine in grp.dropna(subset=["sender_wxid"]).groupby("sender_wxid", sort=True):
+            pid = k2p.get(f"wx:{wx}")
+            if pid is None:
+                continue
+            u, v = f"person:{pid}", f"chat_group:{chat_id}"
+            assert G.edges[u, v, "member_of"]["messages"] == len(mine)
+            ids = set(";".join(mine["id_numbers"]).split(";")) - {""}
+            if G.has_edge(u, v, "posted"):
+                e = G.edges[u, v, "posted"]
+                assert e["identities"] == len(ids)
+                assert e["otp_codes"] == int((mine["otp_codes"] != "").sum())
+                assert e["source"] == f"{mine['source_file'].iloc[0]}:{mine['source_line'].iloc[0]}"
+                checked += 1
+    assert checked and G.edges[f"person:{k2p['wx:' + m.loc[a, 'sender_wxid']]}",
+                               f"chat_group:{m.loc[a, 'chat_id']}", "posted"]["otp_codes"] >= 1
+    assert pd.isna(m.loc[first, "chat_name"])
+
+
 def test_victims_table_orders_and_explodes_like_pandas(analysis):
     """victims() in bulk = sort by (time, message id), one row per ID number, first posting
     kept: checked against the plain pandas recipe on messages with several ID numbers, equal
