@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crimegraph.io.case import Case, LoadReport
 from crimegraph.resolve import is_organisation, resolve_entities
@@ -214,3 +216,35 @@ def test_merges_recorded_only_when_they_join_two_parts():
     assert keys == ["k:a", "k:b", "k:c", "k:d", "k:e", "k:f", "k:g", "k:h"]
     assert [keys[r] for r in root] == ["k:a"] * 4 + ["k:e", "k:f", "k:f", "k:h"]
     assert led.recorded(root).tolist() == [True, True, False, False, False, True, True]
+
+
+_CELL_VALUES = (ID_A, ID_B, "13912345678", "13700001111", "138****0611", "4501****996X", "/", "未知", "", "null")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_CELL_VALUES), max_size=3),
+                          st.lists(st.sampled_from(_CELL_VALUES), max_size=3),
+                          st.integers(1, 9)), max_size=12))
+def test_postings_noted_in_bulk_as_one_message_at_a_time(rows):
+    """Step 5 in bulk gives the notes and merges, in order, of one message at a time: its ID
+    numbers, then its phone when it has one ID number and one phone (placeholders and
+    masked values never count)."""
+    from crimegraph.resolve import _Ledger, _note_postings, _split
+
+    posted = pd.DataFrame({"id_numbers": [";".join(i) for i, _, _ in rows],
+                           "phones": [";".join(p) for _, p, _ in rows],
+                           "source_file": [f"f{n % 3}.csv" for *_, n in rows],
+                           "source_line": [n for *_, n in rows]})
+    bulk, one = _Ledger(), _Ledger()
+    _note_postings(bulk, posted)
+    for ids_cell, ph_cell, f, n in posted.itertuples(index=False):
+        ids, phones, src = _split(ids_cell), _split(ph_cell), f"{f}:{n}"
+        for i in ids:
+            one.note(f"idn:{i}", "id_numbers", i, "posted", src)
+        if len(ids) == 1 and len(phones) == 1:
+            one.note(f"phone:{phones[0]}", "phones", phones[0], "posted", src)
+            one.merge(f"idn:{ids[0]}", f"phone:{phones[0]}",
+                      "posted together (ID number and phone in one message)", src)
+    for attr in ("note_key", "note_kind", "note_src", "label_note", "label_what", "label_value",
+                 "merge_a", "merge_b", "merge_reason", "merge_source"):
+        assert getattr(bulk, attr) == getattr(one, attr), attr
