@@ -8,6 +8,7 @@ result is the same either way.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing as mp
 import os
@@ -95,6 +96,16 @@ class Forked(Generic[T]):
             raise value
         return value   # type: ignore[no-any-return]
 
+    def __enter__(self) -> Forked[T]:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        """On an error in the ``with`` block, wait for the child before it is raised (the
+        child's own outcome is dropped); otherwise go on (``.result()`` waits later)."""
+        if exc_type is not None:
+            with contextlib.suppress(Exception):
+                self.result()
+
     def _exit(self) -> int | None:
         self._proc.join()
         return self._proc.exitcode   # type: ignore[no-any-return]
@@ -122,6 +133,11 @@ def start_forked(call: Callable[[], T], *, here: bool = False) -> Forked[T]:
     The child sees this process's data as it is at the fork (no pickling of inputs);
     its return value comes back pickled. With ``here=True`` (small jobs, not worth a
     fork), or where ``fork`` is unavailable, the call runs here, before this returns.
-    Every started call must be waited for with ``.result()``.
+    Every started call must be waited for with ``.result()``; used as a context
+    manager, an error in the block waits for it too::
+
+        with start_forked(work) as job:
+            other_work()        # an error here is raised once the child has ended
+        value = job.result()
     """
     return Forked(call, here=here)

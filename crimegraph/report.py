@@ -162,15 +162,10 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         def tables() -> list[Path]:
             # on a big case people.csv and targets.csv are made and written by a forked child
             # while this process makes and writes victims.csv (the briefing reads it again)
-            people = start_forked(functools.partial(
-                _write_tables, {"people.csv": analysis.people, "targets.csv": lambda: ranking.table}, out_dir,
-                processes=1), here=background is None)
-            try:
+            with start_forked(functools.partial(
+                    _write_tables, {"people.csv": analysis.people, "targets.csv": lambda: ranking.table}, out_dir,
+                    processes=1), here=background is None) as people:
                 victims = _write_tables({"victims.csv": analysis.victims}, out_dir)
-            except BaseException:
-                with contextlib.suppress(Exception):   # never leave the child running
-                    people.result()
-                raise
             written = people.result() + victims
             return written + (write_evidence() if background is None else background.result())
 

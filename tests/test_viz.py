@@ -445,6 +445,21 @@ def test_start_forked_here_runs_in_this_process():
         assert start_forked(os.getpid).result() != os.getpid()
 
 
+def test_start_forked_block_error_waits_for_the_child():
+    import multiprocessing
+    import time
+
+    from crimegraph._parallel import start_forked
+
+    with pytest.raises(KeyError):
+        with start_forked(lambda: time.sleep(0.5) or 1 / 0):   # the child's own error is dropped
+            raise KeyError("in the block")
+    assert multiprocessing.active_children() == []
+    with start_forked(lambda: 7) as job:
+        pass
+    assert job.result() == 7
+
+
 def test_read_case_waits_for_its_child_when_merging_fails(monkeypatch):
     """read_case finds repeated transfers in a forked child while it merges the messages:
     an error in the merge is raised, and the child has ended by then."""

@@ -9,7 +9,6 @@ with a :class:`LoadReport` that accounts for every row.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import html
 import re
@@ -341,17 +340,12 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
     by_file = {f.file: f for f in report.files if f.table in _TABLES}
     # which transfers repeat across files: on a big case a forked child works it out while
     # this process merges the messages (the tables are independent; the same result)
-    repeats = start_forked(functools.partial(_repeated, tables["transfers"]), here=n_workers <= 1)
-    try:
+    with start_forked(functools.partial(_repeated, tables["transfers"]), here=n_workers <= 1) as repeats:
         _owner_from_other_copies(tables["messages"], owners)
         devices = _devices(root, config, owners, files)
         messages = _fill_owner_sender(tables["messages"], devices)
         messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
         memberships = _memberships(messages)
-    except BaseException:
-        with contextlib.suppress(Exception):   # never leave the child running
-            repeats.result()
-        raise
     transfers = _dedupe_across(tables["transfers"], repeats.result(), by_file,
                                "duplicate: same transaction already loaded from another file")
     contacts = tables["contacts"]
