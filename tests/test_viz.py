@@ -354,34 +354,6 @@ def test_failed_background_table_fails_the_report_and_leaves_no_file(tmp_path, m
     assert not (tmp_path / "messages.csv").exists() and (tmp_path / "transfers.csv").exists()
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="background writing needs fork")
-def test_failed_victims_table_waits_for_the_people_table(tmp_path, monkeypatch):
-    """people.csv is written by a forked child while victims.csv is written here: an error
-    here fails the report once the child has ended, and leaves no temporary file."""
-    import multiprocessing
-    import time
-
-    import crimegraph._fileio as fio
-    import crimegraph.report as rep
-
-    monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
-    real = fio._csv_bytes
-
-    def slow_people_failing_victims(d, first):
-        if "role_confidence" in d.columns:
-            time.sleep(1)   # the child is still writing when this process fails
-        if "leaked_by" in d.columns:
-            raise OSError(28, "No space left on device")
-        return real(d, first)
-
-    monkeypatch.setattr(fio, "_csv_bytes", slow_people_failing_victims)
-    with pytest.raises(ExportError, match=r"victims\.csv: No space left"):
-        rep.write_report(SAMPLE / "case", tmp_path, progress=False)
-    assert multiprocessing.active_children() == []
-    assert (tmp_path / "people.csv").exists() and not (tmp_path / "victims.csv").exists()
-    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-
-
 def test_run_forked_shares_the_calls_and_waits_for_every_child(tmp_path, monkeypatch):
     import functools
     import time
