@@ -28,6 +28,9 @@ STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "mon
 #: Cases with this many transfers and messages have their evidence tables written by a
 #: forked child during the analysis (where ``fork`` is available).
 BACKGROUND_ROWS = 200_000
+#: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written side by
+#: side by forked children in the exports stage (where ``fork`` is available).
+PARALLEL_EDGES = 5_000
 #: Tables written by :func:`write_report` (besides map.html, briefing.html, graph files).
 TABLES = ("people.csv", "targets.csv", "victims.csv", "transfers.csv", "messages.csv", "rejects.csv",
           "load_report.csv")
@@ -180,7 +183,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             # (not in the background during map and briefing: at Dingtao scale that took the
             # whole job's memory from about 3.3 to 3.9 GB and saved no time)
             run_forked([functools.partial(fn, G, path) for fn, path in jobs],
-                       processes=None if G.number_of_edges() >= 5_000 else 1)
+                       processes=None if G.number_of_edges() >= PARALLEL_EDGES else 1)
             return [path for _, path in jobs]
 
         result.outputs += stage("exports", exports)

@@ -363,14 +363,14 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
 def _repeated(df: pd.DataFrame) -> np.ndarray:
     """:func:`repeated_transfers` of the merged table (nothing to collect: no cycles made)."""
     with gc_paused():
-        return repeated_transfers(df) if not df.empty else np.zeros(0, dtype=bool)
+        return repeated_transfers(df)
 
 
 def _dedupe_across(df: pd.DataFrame, dup: np.ndarray, by_file: dict[str, FileReport], reason: str
                    ) -> pd.DataFrame:
     """The transfers seen in another file already (``dup``: :func:`repeated_transfers`)
     dropped, and counted as skipped in their own files."""
-    if df.empty or not dup.any():
+    if not dup.any():
         return df
     _count_skipped(df.loc[dup, "source_file"], by_file, reason)
     return df.loc[~dup].reset_index(drop=True)
