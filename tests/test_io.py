@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import crimegraph as cg
@@ -199,6 +199,21 @@ def test_memotrace_values():
     assert f["sender_name"].iloc[-1] == "<img src=x onerror=alert(1)>"  # kept verbatim as data
     assert res.owner == {"wechat_ids": ["wxid_aq123"], "wechat_nicknames": ["阿强"]}
     assert f["time"].iloc[1] == dt.datetime(2024, 3, 5, 12, 42, 10, tzinfo=TZ8)
+
+
+def test_memotrace_reads_strtime_where_createtime_fails():
+    """StrTime is the fallback, cleaned (a leading quote and padding) only for the rows that need it;
+    a row with neither time is rejected with its CreateTime."""
+    text = "\r\n".join([
+        "localId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,NickName,Sender",
+        "1,7,1,0,0,1709613730,2,a,2099-01-01 00:00:00,,x,wxid_x",     # CreateTime wins
+        "2,7,1,0,0,/,2,b,' 2024-03-05 12:44:10\t,,x,wxid_x",         # StrTime, cleaned
+        "3,7,1,0,0,abc,2,c,无,,x,wxid_x",                               # neither
+    ]) + "\r\n"
+    res = cg.io.read_memotrace(io.BytesIO(text.encode()), source_name="g(1@chatroom)/g_utf8.csv")
+    assert res.frame["time"].tolist() == [dt.datetime(2024, 3, 5, 12, 42, 10, tzinfo=TZ8),
+                                          dt.datetime(2024, 3, 5, 12, 44, 10, tzinfo=TZ8)]
+    assert _counts(res) == (3, 2, 1, 0) and _rejects(res) == [(4, "unparseable time 'abc'")]
 
 
 def test_pywxdump_values():
@@ -566,10 +581,13 @@ def test_clean_strips_like_its_pattern(text):
 
 
 @given(st.text(alphabet=st.sampled_from(list('a,"\n\r \x00\u2028阿')), max_size=40), st.integers(1, 30))
-@settings(max_examples=400)
+@example('"x\r","\ny"\na\n', 1)   # a field ending in CR, the next starting with LF: two line breaks
+@example('"a\r\nb",c\r\n"d\re"\n\nf', 5)
+@settings(max_examples=1000)
 def test_read_csv_text_is_csv_records_in_two_lists(text, start):
-    """The one-pass path (each record on one line) and the line-tracking path agree with
-    csv_records on every text: quoted line breaks, CR/LF mixes, NULs, blank lines."""
+    """The one-pass path (lines counted from the line breaks inside quoted fields) and the
+    line-tracking path agree with csv_records on every text: quoted line breaks, CR/LF
+    mixes, NULs, blank lines."""
     from crimegraph.io._common import csv_records, read_csv_text
 
     recs = list(csv_records(text, start_line=start))

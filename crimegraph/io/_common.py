@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -216,23 +217,38 @@ def read_csv_text(text: str, *, start_line: int = 1) -> tuple[list[int], list[li
     """All records of CSV ``text`` as ``(lines, rows)``: what :func:`csv_records` yields,
     as two lists.
 
-    When every record is one physical line (the common case: no quoted line breaks,
-    no NUL), the rows come from one C-level pass of the csv module and record ``k``
-    starts on line ``start_line + k``; otherwise each record's line is tracked.
+    The rows come from one C-level pass of the csv module. A record takes one line plus the
+    line breaks (``\\n``, ``\\r\\n`` or ``\\r``) inside its quoted fields, so where each record
+    starts is a running sum (chat exports quote multi-line messages). After a csv error
+    (NUL, oversized field) each record's line is tracked as it is read instead.
     """
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=False))
     except csv.Error:
         rows = None
-    # each record takes one line or more, so as many records as lines means one line each
-    if rows is not None and len(rows) == len(io.StringIO(text, newline="").readlines()):
-        return list(range(start_line, start_line + len(rows))), rows
+    if rows is not None:
+        if not rows:
+            return [], rows
+        joined = list(map(",".join, rows))   # (a separator: "x\r" then "\ny" are two breaks)
+        spans = _counts(joined, "\n")
+        if "\r" in text:
+            spans += _counts(joined, "\r") - _counts(joined, "\r\n")
+        spans += 1   # (lines each record takes)
+        starts = np.empty(len(rows), dtype=np.int64)
+        starts[0] = start_line
+        np.cumsum(spans[:-1], out=starts[1:])
+        starts[1:] += start_line
+        return starts.tolist(), rows
     lines: list[int] = []
     rows = []
     for line, f in csv_records(text, start_line=start_line):
         lines.append(line)
         rows.append(f)
     return lines, rows
+
+
+def _counts(texts: list[str], sub: str) -> np.ndarray:
+    return np.fromiter(map(str.count, texts, repeat(sub)), dtype=np.int64, count=len(texts))
 
 
 _AMOUNT_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")

@@ -135,17 +135,20 @@ def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str
                     device: str | None, raw_of: Callable[[int], str]) -> pd.DataFrame:
     """Validate times (vectorised), reject bad rows, extract identifiers, drop repeats.
 
-    ``frame`` has one row per parsed record (object columns); ``raw_of(i)`` gives
-    the raw text of row ``i`` for the rejects report.
+    ``frame`` has one row per parsed record (object columns), cleaned except for the
+    optional ``time_alt``, the raw text of a second time read where ``time_raw`` does not
+    parse; ``raw_of(i)`` gives the raw text of row ``i`` for the rejects report.
     """
     if frame.empty:
         report.finish()
         return pd.DataFrame({c: pd.Series(dtype="object") for c in MESSAGE_COLUMNS})
     df = frame
     times = parse_time_series(df["time_raw"])
-    if "time_alt" in df:
-        alt = parse_time_series(df["time_alt"])
-        times = times.fillna(alt)
+    if "time_alt" in df:   # (raw text, cleaned here for the rows that need it)
+        miss = times.isna().to_numpy()
+        if miss.any():
+            alt = df["time_alt"][miss]
+            times = times.fillna(parse_time_series(pd.Series(clean_column(alt), index=alt.index, dtype=object)))
     bad = times.isna().to_numpy()
     for i in np.flatnonzero(bad):
         report.reject(int(df["source_line"].iat[i]), bad_value_reason("time", df["time_raw"].iat[i]), raw_of(int(i)))
@@ -251,7 +254,7 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
     frame = object_frame({
         "chat_id": [cid] * len(kept), "chat_name": [cname] * len(kept),
         "time_raw": clean_column(column(idx.get("CreateTime"))),
-        "time_alt": clean_column(column(idx.get("StrTime"))),
+        "time_alt": column(idx.get("StrTime")),   # (the fallback: cleaned where CreateTime fails)
         "msg_type": mtype, "from_owner": from_owner, "sender_wxid": sender, "sender_name": nick,
         "sender_remark": remark, "content": column(idx["StrContent"]),
         "source_line": [lines[k] for k in ok],
