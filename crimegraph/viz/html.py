@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import pandas as pd
 
 from .._fileio import atomic_write_text
 from ..analysis import Analysis
@@ -105,6 +106,12 @@ def _layout(groups: dict[int, list[str]], adj: nx.Graph, seed: int) -> dict[str,
     return pos
 
 
+def _records(table: pd.DataFrame, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The rows of ``table`` (indexed by person) for the persons ``ids`` that it has, by person."""
+    sub = table.loc[table.index.isin(list(ids))]
+    return dict(zip(sub.index.tolist(), sub.to_dict("records"), strict=True))
+
+
 def map_data(analysis: Analysis, *, targets: Any = None, community: int | None = None,
              focus: str | None = None, radius: int = 2, max_nodes: int = 1500, mask: bool = True,
              show_unknown: bool = False, seed: int = 0) -> MapData:
@@ -116,14 +123,16 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
     persons = analysis.graph.persons.set_index("person_id")
     membership = analysis.partition.membership
     rank = {} if targets is None else {r.person_id: r.rank for r in targets.table.itertuples(index=False)}
-    chain = {p for p, r in roles["role"].items() if r in ("pusher", "merchant", "resale")}
+    role_col = roles["role"]   # (whole-column tests: a person at a time through pandas' str
+    #  dtype costs about a second per million persons, and most persons are victims)
+    chain = set(roles.index[role_col.isin(["pusher", "merchant", "resale"]).to_numpy()].tolist())
     # who is drawn: chain members, plus others tied to them (family, contacts), unless focused
     P = analysis.projection
     keep = set(chain)
-    skip = ("victim", "unknown" if not show_unknown else "")
-    for p, role in roles["role"].items():
+    skip = ["victim", "unknown" if not show_unknown else ""]
+    for p in roles.index[~role_col.isin([*skip, "pusher", "merchant", "resale"]).to_numpy()].tolist():
         node = f"person:{p}"
-        if p not in keep and role not in skip and node in P and any(n[7:] in chain for n in P.neighbors(node)):
+        if node in P and any(n[7:] in chain for n in P.neighbors(node)):
             keep.add(p)
     note = ""
     if community is not None:
@@ -135,10 +144,13 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
         near = nx.single_source_shortest_path_length(P, f"person:{focus}", cutoff=radius)
         keep = {n[7:] for n in near}
         note = f"neighbourhood of {focus} (radius {radius})"
+    R = _records(roles, keep)   # (the drawn persons' rows: a lookup in pandas costs ~50 us)
     crews = defaultdict(list)
     for p in sorted(keep):
-        if roles.at[p, "role"] == "pusher":
-            crews[roles.at[p, "crew"] or "none"].append(p)
+        if R[p]["role"] == "pusher":
+            crews[R[p]["crew"] or "none"].append(p)
+    R.update(_records(roles, set(crews) - keep))
+    Q = _records(persons, keep)
     victims_of: dict[str, list[str]] = defaultdict(list)
     leaks = analysis.graph.leaks
     for poster, idn in zip(leaks["poster"].tolist(), leaks["id_number"].tolist(), strict=True):
@@ -169,7 +181,7 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
         counts[kind] += 1
 
     def person_title(p: str) -> str:
-        r, q = roles.loc[p], persons.loc[p]
+        r, q = R[p], Q[p]
         lines = [f"{r['label']} ({p})", f"role: {r['role']} (confidence {r['confidence']:.2f})"]
         if p in rank:
             lines.append(f"target rank: {rank[p]}")
@@ -186,26 +198,26 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
 
     drawn: set[str] = set()
     for p in sorted(keep):
-        role = roles.at[p, "role"]
+        role = R[p]["role"]
         comm = membership.get(f"person:{p}", -1)
         if aggregate and role == "pusher":
             continue
         kind = role if role in ROLE_COLORS else "unknown"
-        harm = int(roles.at[p, "ids_posted"])
-        size = 10 + 4 * math.sqrt(harm + (sum(int(roles.at[x, "ids_posted"]) for x in crews.get(p, []))
+        harm = int(R[p]["ids_posted"])
+        size = 10 + 4 * math.sqrt(harm + (sum(int(R[x]["ids_posted"]) for x in crews.get(p, []))
                                         if role == "merchant" else 0))
         if role == "resale":
             size = 22
-        label = str(roles.at[p, "label"])
+        label = str(R[p]["label"])
         if p in rank:
             label = f"#{rank[p]} {label}"
         add(f"person:{p}", label, kind, person_title(p), size, comm)
         drawn.add(p)
     if aggregate:
         for m, ps in sorted(crews.items()):
-            n_ids = sum(int(roles.at[x, "ids_posted"]) for x in ps)
-            title = f"crew of {roles.at[m, 'label'] if m in roles.index else m}: {len(ps)} pushers, " \
-                    f"{n_ids} leaked identities\n" + "\n".join(f"{roles.at[x, 'label']} ({x})" for x in ps[:40])
+            n_ids = sum(int(R[x]["ids_posted"]) for x in ps)
+            title = f"crew of {R[m]['label'] if m in R else m}: {len(ps)} pushers, " \
+                    f"{n_ids} leaked identities\n" + "\n".join(f"{R[x]['label']} ({x})" for x in ps[:40])
             add(f"crew:{m}", f"{len(ps)} pushers", "crew", title, 12 + 2 * math.sqrt(len(ps)),
                 membership.get(f"person:{m}", -1))
             if m in drawn:
@@ -241,8 +253,10 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
         if a in drawn and b in drawn and a != b:
             pair[(a, b)]["types"].add(d["type"])
     pay = analysis.graph.payments   # completed payments, whichever graph detail
+    among = (pay["payer"].isin(drawn) & pay["payee"].isin(drawn)).to_numpy()   # (in order, as all were)
+    pay = pay.loc[among]
     for a, b, yuan in zip(pay["payer"].tolist(), pay["payee"].tolist(), pay["yuan"].tolist(), strict=True):
-        if a in drawn and b in drawn and a != b:
+        if a != b:
             e = pair[(a, b)]
             e["types"].add("transfer")
             e["n"] += 1
@@ -264,13 +278,13 @@ def map_data(analysis: Analysis, *, targets: Any = None, community: int | None =
             continue
         members = sorted({u[7:] for u, _, e in G.in_edges(g, data=True) if e["type"] == "member_of"} & keep)
         n_ids = sum(e.get("identities", 0) for _, _, e in G.in_edges(g, data=True) if e["type"] == "posted")
-        comm = next((membership.get(f"person:{m}", -1) for m in members if roles.at[m, "role"] == "merchant"),
+        comm = next((membership.get(f"person:{m}", -1) for m in members if R[m]["role"] == "merchant"),
                     membership.get(f"person:{posters[0]}", -1))
         add(g, str(d.get("label", g)), "group",
             f"chat group {d.get('label', g)} ({d.get('chat_id', g)})\n{len(members)} members, "
             f"{n_ids} ID numbers posted\nsource: {str(d.get('source', '')).split(';')[0]}", 14, comm)
         for m in members:
-            src = f"person:{m}" if m in drawn else (f"crew:{roles.at[m, 'crew']}" if aggregate else None)
+            src = f"person:{m}" if m in drawn else (f"crew:{R[m]['crew']}" if aggregate else None)
             if src and src in adj and not adj.has_edge(src, g):
                 net.add_edge(src, g, title="member", color="#8fd3cb")
                 adj.add_edge(src, g)
