@@ -201,6 +201,21 @@ def test_memotrace_values():
     assert f["time"].iloc[1] == dt.datetime(2024, 3, 5, 12, 42, 10, tzinfo=TZ8)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=6)), st.integers(0, 2**62),
+                          st.one_of(st.none(), st.sampled_from(["text", "system"])), st.text(max_size=12)),
+                min_size=1, max_size=6))
+def test_message_ids_are_stable_ids_of_chat_instant_type_and_content(rows):
+    from crimegraph.io._tables import stable_id
+    from crimegraph.io.chats import message_ids
+
+    chats, ns, types, contents = map(list, zip(*rows, strict=True))
+    df = pd.DataFrame({"chat_id": pd.Series(chats, dtype=object),
+                       "time": pd.to_datetime(pd.Series(ns, dtype="int64"), unit="ns", utc=True).dt.tz_convert(TZ8),
+                       "msg_type": pd.Series(types, dtype=object), "content": pd.Series(contents, dtype=object)})
+    assert message_ids(df) == [stable_id(*r) for r in zip(chats, ns, types, contents, strict=True)]
+
+
 def test_memotrace_reads_strtime_where_createtime_fails():
     """StrTime is the fallback, cleaned (a leading quote and padding) only for the rows that need it;
     a row with neither time is rejected with its CreateTime."""

@@ -12,6 +12,7 @@ text message (:func:`crimegraph.identifiers.extract_identifiers`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -39,7 +40,7 @@ from ._common import (
     read_csv_text,
     read_source,
 )
-from ._tables import dedupe, stable_id
+from ._tables import dedupe
 
 __all__ = ["read_memotrace", "read_pywxdump", "MEMOTRACE_HEADER", "PYWXDUMP_HEADERS", "chat_from_path",
            "finish_messages", "message_ids"]
@@ -108,8 +109,15 @@ def message_ids(df: pd.DataFrame) -> list[str]:
     """Identity of a message across exports: chat, instant, type and content
     (:func:`stable_id` of the four; the instant as nanoseconds since the epoch)."""
     ns = df["time"].dt.as_unit("ns").array.asi8.tolist()
-    return [stable_id(c, t, k, x) for c, t, k, x in
-            zip(df["chat_id"].tolist(), ns, df["msg_type"].tolist(), df["content"].tolist(), strict=True)]
+    blake2b = hashlib.blake2b   # (stable_id, inlined: a call per row costs a third of the time)
+    return [blake2b(f"{c}\x1f{t}\x1f{k}\x1f{x}".encode(), digest_size=10).hexdigest() for c, t, k, x in
+            zip(_text(df["chat_id"]), ns, _text(df["msg_type"]), _text(df["content"]), strict=True)]
+
+
+def _text(column: pd.Series) -> list[Any]:
+    """The values of ``column``, ``""`` for ``None`` (as :func:`stable_id` reads them)."""
+    values = column.tolist()
+    return ["" if v is None else v for v in values] if None in values else values
 
 
 def _blank(f: list[str]) -> bool:
