@@ -44,7 +44,7 @@ def run_forked(calls: list[Callable[[], T]], *, processes: int | None = None) ->
     procs = fork_processes() if processes is None else max(1, processes)
     n = min(procs, len(calls))
     if n <= 1:
-        return [c() for c in calls]
+        return _run_all(calls)
     children: list[Forked[list[T]]] = []
     try:
         for w in range(1, n):
