@@ -132,6 +132,18 @@ def test_graphml_gexf_roundtrip(analysis, tmp_path):
         assert all(len(t) == 1 for t in types.values()), types     # one type per key
 
 
+def test_graphml_gexf_bytes_as_networkx_writes_them(analysis, tmp_path):
+    """The XML is serialised here rather than by networkx's ``write``: the bytes must be
+    those networkx writes, hostile and unencodable text included."""
+    G = analysis.graph.graph.copy()
+    G.add_node("x\ud800<b>&", label=HOSTILE, note="tab\there, bell\x07, 李桂兰 \ud83d")
+    G.add_edge("x\ud800<b>&", next(iter(analysis.graph.graph)), amount=1.5, ok=True)
+    H = sanitize_graph(G)
+    for ours, theirs, name in ((write_graphml, nx.write_graphml_xml, "graphml"), (write_gexf, nx.write_gexf, "gexf")):
+        theirs(H, tmp_path / f"nx.{name}", encoding="utf-8")
+        assert ours(G, tmp_path / f"cg.{name}").read_bytes() == (tmp_path / f"nx.{name}").read_bytes()
+
+
 def test_sanitize_graph_values():
     G = nx.MultiDiGraph()
     G.add_node("a", x=None, y=[1, 2], z={"k": 1})
