@@ -7,8 +7,10 @@ temporary file in the target folder, then replaces the target in one step.
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import functools
+import io
 import os
 import shutil
 import tempfile
@@ -23,7 +25,7 @@ import pandas as pd
 from ._parallel import fork_processes, run_forked
 from .exceptions import ExportError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "write_csv"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "csv_text", "write_csv"]
 
 
 @contextlib.contextmanager
@@ -80,8 +82,48 @@ _CHUNK_CELLS = 2_000_000   # formatted and written at a time (a few tens of MB o
 
 
 def _csv_bytes(df: pd.DataFrame, first: bool) -> bytes:
-    text = _times_as_text(df).to_csv(index=False, header=first, lineterminator="\n")
-    return text.encode("utf-8-sig" if first else "utf-8")
+    return csv_text(_times_as_text(df), header=first).encode("utf-8-sig" if first else "utf-8")
+
+
+def csv_text(df: pd.DataFrame, *, header: bool = True) -> str:
+    """``df.to_csv(index=False, header=header, lineterminator="\\n")``, the same text.
+
+    Where every column is one pandas hands to the csv module as it is (objects, text,
+    booleans, integers, floats), the columns go to :mod:`csv` directly: pandas builds
+    the rows cell by cell, about a third of its time. Other tables are left to pandas.
+    """
+    columns = _csv_columns(df)
+    if columns is None:
+        return df.to_csv(index=False, header=header, lineterminator="\n")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")   # (pandas' dialect: QUOTE_MINIMAL, '"', ",")
+    if header:
+        writer.writerow(df.columns)
+    writer.writerows(zip(*columns, strict=True))
+    return buf.getvalue()
+
+
+def _csv_columns(df: pd.DataFrame) -> list[list[object]] | None:
+    """Each column's values as pandas passes them to ``csv.writer`` (missing values as ``""``),
+    or ``None`` where a column (or a name) needs pandas' own formatting."""
+    if df.shape[1] == 0 or not all(isinstance(c, str) for c in df.columns):
+        return None
+    out = []
+    for _, s in df.items():
+        raw = s.to_numpy()
+        numpy = isinstance(s.dtype, np.dtype)
+        if numpy and s.dtype.kind in "biu":
+            out.append(raw.tolist())   # (pandas: astype(str), the same text)
+            continue
+        if numpy and s.dtype.kind == "f":
+            text = raw.astype(str).astype(object)   # (pandas' float text)
+        elif (numpy and s.dtype.kind == "O") or isinstance(s.dtype, pd.StringDtype):
+            text = np.array(raw, dtype=object)   # (a copy)
+        else:
+            return None
+        text[pd.isna(raw)] = ""
+        out.append(text.tolist())
+    return out
 
 
 def _pandas_chunk(df: pd.DataFrame) -> int:

@@ -23,7 +23,7 @@ import pandas as pd
 from networkx.readwrite.gexf import GEXFWriter
 from networkx.readwrite.graphml import GraphMLWriter
 
-from ._fileio import atomic_write_bytes, write_csv
+from ._fileio import atomic_write_bytes, csv_text, write_csv
 from ._memory import gc_paused
 from .exceptions import ExportError
 
@@ -172,5 +172,5 @@ def write_neo4j(G: nx.MultiDiGraph, folder: str | PathLike[str]) -> list[Path]:
 
 def write_csv_plain(df: pd.DataFrame, path: str | PathLike[str]) -> Path:
     """UTF-8 CSV without a BOM (Neo4j reads the first header cell literally)."""
-    return atomic_write_bytes(path, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return atomic_write_bytes(path, csv_text(df).encode("utf-8"))
 

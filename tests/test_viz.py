@@ -8,6 +8,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import crimegraph as cg
 from crimegraph.exceptions import ExportError
@@ -191,6 +193,65 @@ def test_csv_times_written_as_pandas_would_but_formatted_in_c(tmp_path):
     assert _times_as_text(sub) is sub
     text = write_csv(df, tmp_path / "t.csv").read_bytes().decode("utf-8-sig")
     assert text == df.to_csv(index=False, lineterminator="\n")
+
+
+def _csv_frames():
+    """Tables of the column kinds ``csv_text`` writes itself and some it leaves to pandas."""
+    import math
+    from decimal import Decimal
+
+    import numpy as np
+    import pandas as pd
+
+    text = st.text(alphabet=st.sampled_from(list('ab李,"\n\r \t;\'x0\x00') + ["\ud83d"]), max_size=6)
+    cell = st.one_of(st.none(), text, st.integers(-10**20, 10**20), st.booleans(),
+                     st.floats(allow_nan=True, allow_infinity=True), st.just(math.nan), st.just(pd.NA),
+                     st.just(pd.NaT), st.just(Decimal("1.50")), st.just(np.float64(0.1)),
+                     st.just(pd.Timestamp("2025-11-03 09:10:27")))
+
+    def frame(n: int) -> st.SearchStrategy[pd.DataFrame]:
+        column = st.one_of(
+            st.lists(cell, min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype=object)),
+            st.lists(st.one_of(st.none(), text), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype="str")),
+            st.lists(st.floats(width=32) | st.floats(), min_size=n, max_size=n).map(
+                lambda v: pd.Series(v, dtype="float64")),
+            st.lists(st.floats(width=32), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype="float32")),
+            st.lists(st.integers(-2**63, 2**63 - 1), min_size=n, max_size=n).map(
+                lambda v: pd.Series(v, dtype="int64")),
+            st.lists(st.booleans(), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype=bool)),
+            st.lists(st.one_of(st.none(), st.integers(0, 9)), min_size=n, max_size=n).map(
+                lambda v: pd.Series(v, dtype="Int64")),                                 # (left to pandas)
+            st.lists(st.sampled_from(["a", "b,c", None]), min_size=n, max_size=n).map(
+                lambda v: pd.Series(v, dtype="category")),                              # (left to pandas)
+        )
+        return st.lists(column, min_size=1, max_size=4).map(
+            lambda cols: pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)}))
+
+    return st.integers(0, 5).flatmap(frame)
+
+
+@settings(max_examples=400, deadline=None)
+@given(df=_csv_frames(), header=st.booleans())
+def test_csv_text_is_pandas_to_csv(df, header):
+    """Columns written with the csv module directly give pandas' text exactly."""
+    from crimegraph._fileio import csv_text
+
+    assert csv_text(df, header=header) == df.to_csv(index=False, header=header, lineterminator="\n")
+
+
+def test_csv_text_leaves_other_columns_to_pandas(monkeypatch):
+    import pandas as pd
+
+    import crimegraph._fileio as fio
+
+    used = []
+    real = pd.DataFrame.to_csv
+    monkeypatch.setattr(pd.DataFrame, "to_csv", lambda self, *a, **k: used.append(1) or real(self, *a, **k))
+    plain = pd.DataFrame({"a": ["x", None], "b": [1.5, float("nan")], "c": [True, False], "d": [1, 2]})
+    assert fio.csv_text(plain) == 'a,b,c,d\nx,1.5,True,1\n,,False,2\n' and used == []
+    for other in (plain.assign(e=pd.to_datetime(["2025-11-03", None])), plain.set_axis([1, 2, 3, 4], axis=1)):
+        fio.csv_text(other)
+    assert used == [1, 1]
 
 
 @pytest.mark.parametrize("processes", [2, 3])
