@@ -86,8 +86,12 @@ class Analysis:
     def victims(self) -> pd.DataFrame:
         """``victims.csv``: each leaked ID number, who leaked it, when and where (for
         notification and account freezing)."""
+        return self._victims().copy()
+
+    def _victims(self) -> pd.DataFrame:
+        """:meth:`victims`, the cached table itself (callers here only read it)."""
         if "victims" in self._cache:
-            return self._cache["victims"].copy()
+            return self._cache["victims"]
         msgs = self.case.messages
         rows = np.flatnonzero(((msgs["id_numbers"] != "") & msgs["sender_wxid"].notna()).to_numpy())
         if len(rows) == 0:
@@ -131,7 +135,7 @@ class Analysis:
             "source_line": msgs["source_line"].to_numpy()[rows[at]],
         }, columns=list(VICTIM_COLUMNS))
         self._cache["victims"] = out
-        return out.copy()
+        return out
 
     def summary(self) -> dict[str, object]:
         t = self.roles.table

@@ -92,7 +92,9 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     On a case of :data:`BACKGROUND_ROWS` transfers and messages or more (on Linux),
     ``transfers.csv``, ``messages.csv``, ``rejects.csv`` and ``load_report.csv`` are
     written by a forked child while this process analyses; the tables stage waits
-    for it and raises its error. The files are the same either way.
+    for it and raises its error. On such a case another child makes the briefing
+    while this process draws the map (the briefing stage waits for it and writes
+    it). The files are the same either way.
 
     Examples
     --------
@@ -102,6 +104,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     >>> sorted(p.name for p in r.outputs)[:4], list(r.seconds)[:3]
     (['briefing.html', 'graph.gexf', 'graph.graphml', 'load_report.csv'], ['read', 'resolve', 'build'])
     """
+    from ._fileio import atomic_write_text
     from ._memory import release_free_memory
     from ._parallel import Forked, run_forked, start_forked
     from .analysis import Analysis
@@ -112,13 +115,14 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     from .resolve import resolve_entities
     from .roles import infer_roles, money_flows
     from .targeting import rank_targets
-    from .viz import save_briefing, save_html
+    from .viz import briefing_html, save_html
 
     check_positive_int("targets", targets)
     out_dir = Path(out)
     result = ReportResult(None, None)
     bar = _stage_bar(progress)
     background: Forked[list[Path]] | None = None   # the evidence tables (see Notes)
+    briefing: Forked[str] | None = None   # briefing.html's text (see Notes)
 
     own_freeze = gc.get_freeze_count() == 0
 
@@ -169,11 +173,15 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             return written + (write_evidence() if background is None else background.result())
 
         result.outputs += stage("tables", tables)
+        make_briefing = functools.partial(briefing_html, analysis, ranking, mask=mask)
+        # The briefing does not depend on the map: on a big case a forked child makes it
+        # (mostly matplotlib's import and charts) while this process draws the map.
+        briefing = start_forked(make_briefing) if background is not None else None
         result.outputs.append(stage("map", lambda: save_html(
             analysis, out_dir / "map.html", targets=ranking, mask=mask, seed=seed, community=community,
             focus=focus, max_nodes=max_nodes)))
-        result.outputs.append(stage("briefing", lambda: save_briefing(analysis, out_dir / "briefing.html",
-                                                                       ranking, mask=mask)))
+        result.outputs.append(stage("briefing", lambda: atomic_write_text(
+            out_dir / "briefing.html", make_briefing() if briefing is None else briefing.result())))
 
         def exports() -> list[Path]:
             G = analysis.graph.graph
@@ -188,11 +196,12 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
         result.outputs += stage("exports", exports)
     finally:
-        # never leave the child running (its own error is raised by the tables stage; an error
-        # caught here means the report has failed already)
-        if background is not None:
-            with contextlib.suppress(Exception):
-                background.result()
+        # never leave a child running (their own errors are raised by the tables and briefing
+        # stages; an error caught here means the report has failed already)
+        for child in (background, briefing):
+            if child is not None:
+                with contextlib.suppress(Exception):
+                    child.result()
         if own_freeze:
             gc.unfreeze()
         if bar is not None:

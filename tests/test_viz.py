@@ -387,8 +387,8 @@ def test_report_leaves_the_callers_frozen_objects_frozen(tmp_path):
 
 
 def test_evidence_tables_written_in_the_background_are_the_same(tmp_path, monkeypatch):
-    """On a big case a forked child writes the evidence tables during the analysis: the
-    same files as writing them in the tables stage."""
+    """On a big case a forked child writes the evidence tables during the analysis, and
+    another makes the briefing while the map is drawn: the same files as in one process."""
     import crimegraph.report as rep
 
     monkeypatch.setattr(rep, "BACKGROUND_ROWS", 10**12)
@@ -425,6 +425,41 @@ def test_failed_background_table_fails_the_report_and_leaves_no_file(tmp_path, m
     assert stages[-1] == "targets"   # raised by the tables stage
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert not (tmp_path / "messages.csv").exists() and (tmp_path / "transfers.csv").exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the briefing's child needs fork")
+def test_failed_briefing_child_fails_the_briefing_stage(tmp_path, monkeypatch):
+    import os
+
+    import crimegraph.report as rep
+    import crimegraph.viz as viz
+
+    monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
+    parent = os.getpid()
+
+    def broken(*a, **k):
+        raise ValueError(f"briefing failed in {'a child' if os.getpid() != parent else 'the report'}")
+
+    monkeypatch.setattr(viz, "briefing_html", broken)
+    stages: list[str] = []
+    with pytest.raises(ValueError, match="briefing failed in a child"):
+        rep.write_report(SAMPLE / "case", tmp_path, progress=False, on_stage=lambda n, s: stages.append(n))
+    assert stages[-1] == "map" and (tmp_path / "map.html").exists() and not (tmp_path / "briefing.html").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_briefing_latest_leaks_are_those_of_sorting_the_table():
+    """The briefing picks its ten latest leaks by sorting the time column alone (the table is
+    not copied): the same rows, ties included, as sorting the whole table."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    t = pd.Series(pd.to_datetime(rng.integers(0, 50, 5_000), unit="s")).dt.tz_localize("UTC")
+    df = pd.DataFrame({"first_seen": t, "row": range(len(t))})
+    ours = df.loc[df["first_seen"].sort_values().index[-10:][::-1]]
+    assert ours.equals(df.sort_values("first_seen").tail(10).iloc[::-1])
+    assert ours["first_seen"].nunique() < 10   # ties among them
 
 
 def test_run_forked_shares_the_calls_and_waits_for_every_child(tmp_path, monkeypatch):

@@ -111,12 +111,11 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
     case = analysis.case
     roles = analysis.roles.table
     counts = roles["role"].value_counts()
-    victims = analysis.victims()
+    victims = analysis._victims()   # (only read here: no copy of a table of every leaked ID)
     per_crew = analysis.money_per_crew
     tr = analysis.graph.resolution.transfers
-    done = tr[tr["completed"]]
     chain_ids = set(roles.loc[roles["role"].isin(["pusher", "merchant", "resale"]), "person_id"])
-    chain = done[done["payer"].isin(chain_ids) & done["payee"].isin(chain_ids)]
+    chain = tr[tr["completed"] & tr["payer"].isin(chain_ids) & tr["payee"].isin(chain_ids)]
     chain_money = sum(decimal_sums(chain.assign(all=0), ["all"]).values(), Decimal("0"))
     times = case.messages["time"]
     period = f"{times.min():%Y-%m-%d} – {times.max():%Y-%m-%d}" if len(times) else ""
@@ -125,7 +124,8 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
               "commissions": _yuan(r.commissions_paid), "sales": _yuan(r.sales_received)}
              for r in per_crew.itertuples(index=False)]
     resale = roles[roles["role"] == "resale"]
-    recent = victims.sort_values("first_seen").tail(10).iloc[::-1]
+    latest = victims["first_seen"].sort_values().index[-10:][::-1]   # (as sort_values on the table)
+    recent = victims.loc[latest]
     leaks = [{"id": mask_id_number(r.id_number) if mask else r.id_number,
               "phone": (mask_phone(r.phone) if mask else r.phone) if r.phone else "",
               "by": r.leaked_by_name, "merchant": r.merchant, "when": f"{r.first_seen:%Y-%m-%d %H:%M}",
