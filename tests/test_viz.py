@@ -203,7 +203,7 @@ def _csv_frames():
     import numpy as np
     import pandas as pd
 
-    text = st.text(alphabet=st.sampled_from(list('ab李,"\n\r \t;\'x0\x00') + ["\ud83d"]), max_size=6)
+    text = st.text(alphabet=st.sampled_from(list('ab李,"\n\r \t;\'x0\x00\x85\u2028') + ["\ud83d"]), max_size=6)
     cell = st.one_of(st.none(), text, st.integers(-10**20, 10**20), st.booleans(),
                      st.floats(allow_nan=True, allow_infinity=True), st.just(math.nan), st.just(pd.NA),
                      st.just(pd.NaT), st.just(Decimal("1.50")), st.just(np.float64(0.1)),
@@ -239,7 +239,7 @@ def test_csv_text_is_pandas_to_csv(df, header):
     assert csv_text(df, header=header) == df.to_csv(index=False, header=header, lineterminator="\n")
 
 
-def test_csv_text_leaves_other_columns_to_pandas(monkeypatch):
+def test_csv_text_leaves_other_tables_to_pandas(monkeypatch):
     import pandas as pd
 
     import crimegraph._fileio as fio
@@ -249,9 +249,14 @@ def test_csv_text_leaves_other_columns_to_pandas(monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_csv", lambda self, *a, **k: used.append(1) or real(self, *a, **k))
     plain = pd.DataFrame({"a": ["x", None], "b": [1.5, float("nan")], "c": [True, False], "d": [1, 2]})
     assert fio.csv_text(plain) == 'a,b,c,d\nx,1.5,True,1\n,,False,2\n' and used == []
-    for other in (plain.assign(e=pd.to_datetime(["2025-11-03", None])), plain.set_axis([1, 2, 3, 4], axis=1)):
+    for other in (plain.assign(e=pd.to_datetime(["2025-11-03", None])), plain.set_axis([1, 2, 3, 4], axis=1),
+                  plain[["a"]]):   # (one column: the csv module writes a lone empty field as "")
         fio.csv_text(other)
-    assert used == [1, 1]
+    assert used == [1, 1, 1]
+    assert fio.csv_text(plain[["a"]]) == 'a\nx\n""\n'
+    assert fio._quote_pattern().pattern == "[" + re.escape("".join(
+        c for c in map(chr, range(128)) if fio.csv_text(pd.DataFrame({"a": [f"<{c}>"], "b": [""]})) != f"a,b\n<{c}>,\n"
+    )) + "]"
 
 
 @pytest.mark.parametrize("processes", [2, 3])
