@@ -501,9 +501,22 @@ def extract_identifiers(text: object) -> Extracted:
     """
     if text is None:
         return _NOTHING
-    s = str(text)
-    if _FOUR_DIGITS.search(s) is None:   # every identifier and code has a run of 4+ digits
+    found = _find_identifiers(str(text))
+    if found is None:
         return _NOTHING
+    ids, bad, phones, lands, cards, otps = found
+    return Extracted(tuple(ids), tuple(bad), tuple(phones), tuple(lands), tuple(cards), otps)
+
+
+_Found = tuple[list[str], list[str], list[str], list[str], list[str], tuple[str, ...]]
+
+
+def _find_identifiers(s: str) -> _Found | None:
+    """:func:`extract_identifiers` as lists (ID numbers, invalid ID numbers, phones,
+    landlines, cards) and the OTP codes; ``None`` when nothing is found. (For the chat
+    readers, which join the lists: no :class:`Extracted` is made for each message.)"""
+    if _FOUR_DIGITS.search(s) is None:   # every identifier and code has a run of 4+ digits
+        return None
     ids: list[str] = []
     bad: list[str] = []
     phones: list[str] = []
@@ -547,8 +560,8 @@ def extract_identifiers(text: object) -> Extracted:
                         bucket.append(hit[1])
     otps = extract_otp_codes(s)
     if not (ids or bad or phones or lands or cards or otps):
-        return _NOTHING
-    return Extracted(tuple(ids), tuple(bad), tuple(phones), tuple(lands), tuple(cards), otps)
+        return None
+    return ids, bad, phones, lands, cards, otps
 
 
 _NOTHING = Extracted()

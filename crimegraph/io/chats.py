@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import FormatError
-from ..identifiers import extract_identifiers
+from ..identifiers import _find_identifiers
 from ..schema import MESSAGE_COLUMNS
 from ._common import (
     FileReport,
@@ -85,11 +85,11 @@ def _extract_cached(content: str) -> tuple[str, ...]:
     """The ``;``-joined identifiers of :data:`_EXTRACTED` in ``content``; the same message
     exported from several phones is extracted once (``read_case`` reads a chat's exports
     in one process)."""
-    e = extract_identifiers(content)
-    if not e:
+    found = _find_identifiers(content)   # (extract_identifiers' lists, no Extracted made)
+    if found is None:
         return _NONE_FOUND
-    return (";".join(e.id_numbers), ";".join(e.invalid_id_numbers), ";".join(e.phones),   # (_EXTRACTED)
-            ";".join(e.bank_cards), ";".join(e.otp_codes))
+    ids, bad, phones, _lands, cards, otps = found
+    return ";".join(ids), ";".join(bad), ";".join(phones), ";".join(cards), ";".join(otps)   # (_EXTRACTED)
 
 
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
