@@ -145,8 +145,9 @@ def _fields(values: list[Any], special: re.Pattern[str]) -> list[str]:
 @functools.cache
 def _quote_pattern() -> re.Pattern[str] | None:
     """The characters that make ``csv.writer`` (pandas' dialect: ``,``, ``"``, QUOTE_MINIMAL,
-    lines ended by ``\\n``) quote a field, found by asking it (they have changed between
-    Python versions); ``None`` if it does anything else with some character."""
+    lines ended by ``\\n``) quote a field, found by asking it (they differ between Python
+    versions: a bare ``\\r`` is quoted from 3.11.9 and 3.12.3 on, CPython gh-67044);
+    ``None`` if it does anything else with some character."""
     chars = []
     for c in map(chr, [*range(128), 0x85, 0x2028, 0x2029]):
         buf = io.StringIO()

@@ -25,8 +25,9 @@ __all__ = ["STAGES", "ReportResult", "write_report"]
 #: Stages of :func:`write_report`, in order.
 STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "money", "targets", "tables",
           "map", "briefing", "exports")
-#: Cases with this many transfers and messages have their evidence tables written by a
-#: forked child during the analysis (where ``fork`` is available).
+#: Cases with this many transfers and messages have their evidence tables and graph files
+#: written, and their briefing made, by forked children while this process goes on (where
+#: ``fork`` is available).
 BACKGROUND_ROWS = 200_000
 #: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written side by
 #: side by forked children in the exports stage (where ``fork`` is available).
@@ -92,9 +93,10 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     On a case of :data:`BACKGROUND_ROWS` transfers and messages or more (on Linux),
     ``transfers.csv``, ``messages.csv``, ``rejects.csv`` and ``load_report.csv`` are
     written by a forked child while this process analyses; the tables stage waits
-    for it and raises its error. On such a case another child makes the briefing
-    while this process draws the map (the briefing stage waits for it and writes
-    it). The files are the same either way.
+    for it and raises its error. On such a case a second child writes
+    ``graph.graphml`` and ``graph.gexf`` from the build stage on (the exports stage
+    waits for it), and a third makes the briefing while this process draws the map
+    (the briefing stage waits for it and writes it). The files are the same either way.
 
     Examples
     --------
@@ -123,6 +125,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     bar = _stage_bar(progress)
     background: Forked[list[Path]] | None = None   # the evidence tables (see Notes)
     briefing: Forked[str] | None = None   # briefing.html's text (see Notes)
+    xml: Forked[list[Path]] | None = None   # GraphML and GEXF (see Notes)
 
     own_freeze = gc.get_freeze_count() == 0
 
@@ -152,10 +155,18 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         evidence = {"transfers.csv": lambda: case_.transfers, "messages.csv": lambda: case_.messages,
                     "rejects.csv": case_.report.rejects, "load_report.csv": case_.report.to_frame}
         write_evidence = functools.partial(_write_tables, evidence, out_dir, processes=1)
-        if len(case_.transfers) + len(case_.messages) >= BACKGROUND_ROWS:
+        big = len(case_.transfers) + len(case_.messages) >= BACKGROUND_ROWS
+        if big:
             background = start_forked(write_evidence)
         res = stage("resolve", lambda: resolve_entities(case_))
         cg = stage("build", lambda: build_graph(case_, res, detail=detail))
+        # The graph files depend on the graph alone, which nothing changes after this stage: on
+        # a big case a forked child writes GraphML and GEXF while this process analyses and
+        # writes the tables (waited for in the exports stage).
+        xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
+        xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
+        if big:
+            xml = start_forked(functools.partial(run_forked, xml_calls, processes=1))
         proj = stage("projection", lambda: suspect_projection(cg))
         part = stage("communities", lambda: detect_communities(proj, seed=seed))
         roles = stage("roles", lambda: infer_roles(cg))
@@ -169,14 +180,16 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             # Dingtao scale, and took the whole job's peak from about 3.5 to 3.8 GB: not done)
             frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table,
                       "victims.csv": analysis.victims}
-            written = _write_tables(frames, out_dir)
+            # (in this process alone while the graph files are written: both cores are busy, and
+            # another fork would add its memory to theirs)
+            written = _write_tables(frames, out_dir, processes=None if xml is None else 1)
             return written + (write_evidence() if background is None else background.result())
 
         result.outputs += stage("tables", tables)
         make_briefing = functools.partial(briefing_html, analysis, ranking, mask=mask)
         # The briefing does not depend on the map: on a big case a forked child makes it
         # (mostly matplotlib's import and charts) while this process draws the map.
-        briefing = start_forked(make_briefing) if background is not None else None
+        briefing = start_forked(make_briefing) if big else None
         result.outputs.append(stage("map", lambda: save_html(
             analysis, out_dir / "map.html", targets=ranking, mask=mask, seed=seed, community=community,
             focus=focus, max_nodes=max_nodes)))
@@ -185,20 +198,20 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
 
         def exports() -> list[Path]:
             G = analysis.graph.graph
-            jobs = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf"),
-                    (write_neo4j, out_dir / "neo4j")]
-            # XML serialisation is slow in Python: on a big graph, write the files side by side
-            # (not in the background during map and briefing: at Dingtao scale that took the
-            # whole job's memory from about 3.3 to 3.9 GB and saved no time)
-            run_forked([functools.partial(fn, G, path) for fn, path in jobs],
-                       processes=None if G.number_of_edges() >= PARALLEL_EDGES else 1)
-            return [path for _, path in jobs]
+            neo4j = out_dir / "neo4j"
+            if xml is not None:
+                write_neo4j(G, neo4j)
+                xml.result()
+            else:   # XML serialisation is slow in Python: on a big graph, the files side by side
+                run_forked([*xml_calls, functools.partial(write_neo4j, G, neo4j)],
+                           processes=None if G.number_of_edges() >= PARALLEL_EDGES else 1)
+            return [path for _, path in xml_files] + [neo4j]
 
         result.outputs += stage("exports", exports)
     finally:
-        # never leave a child running (their own errors are raised by the tables and briefing
-        # stages; an error caught here means the report has failed already)
-        for child in (background, briefing):
+        # never leave a child running (their own errors are raised by the tables, briefing and
+        # exports stages; an error caught here means the report has failed already)
+        for child in (background, xml, briefing):
             if child is not None:
                 with contextlib.suppress(Exception):
                     child.result()

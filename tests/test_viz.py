@@ -392,8 +392,9 @@ def test_report_leaves_the_callers_frozen_objects_frozen(tmp_path):
 
 
 def test_evidence_tables_written_in_the_background_are_the_same(tmp_path, monkeypatch):
-    """On a big case a forked child writes the evidence tables during the analysis, and
-    another makes the briefing while the map is drawn: the same files as in one process."""
+    """On a big case forked children write the evidence tables and the graph files during
+    the analysis, and make the briefing while the map is drawn: the same files as in one
+    process."""
     import crimegraph.report as rep
 
     monkeypatch.setattr(rep, "BACKGROUND_ROWS", 10**12)
@@ -451,6 +452,28 @@ def test_failed_briefing_child_fails_the_briefing_stage(tmp_path, monkeypatch):
         rep.write_report(SAMPLE / "case", tmp_path, progress=False, on_stage=lambda n, s: stages.append(n))
     assert stages[-1] == "map" and (tmp_path / "map.html").exists() and not (tmp_path / "briefing.html").exists()
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the graph files' child needs fork")
+def test_failed_graph_files_child_fails_the_exports_stage(tmp_path, monkeypatch):
+    import os
+
+    import crimegraph.export as export
+    import crimegraph.report as rep
+
+    monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
+    parent = os.getpid()
+
+    def broken(G, path):
+        raise ExportError(f"cannot write GEXF in {'a child' if os.getpid() != parent else 'the report'}")
+
+    monkeypatch.setattr(export, "write_gexf", broken)
+    stages: list[str] = []
+    with pytest.raises(ExportError, match="cannot write GEXF in a child"):
+        rep.write_report(SAMPLE / "case", tmp_path, progress=False, on_stage=lambda n, s: stages.append(n))
+    assert stages[-1] == "briefing" and (tmp_path / "graph.graphml").exists()
+    assert (tmp_path / "neo4j" / "nodes.csv").exists() and not (tmp_path / "graph.gexf").exists()
+    assert not [p.name for p in tmp_path.rglob("*.tmp")]
 
 
 def test_briefing_latest_leaks_are_those_of_sorting_the_table():
