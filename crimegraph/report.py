@@ -94,7 +94,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     ``transfers.csv``, ``messages.csv``, ``rejects.csv`` and ``load_report.csv`` are
     written by a forked child while this process analyses; the tables stage waits
     for it and raises its error. On such a case a second child writes
-    ``graph.graphml`` and ``graph.gexf`` from the build stage on (the exports stage
+    ``graph.graphml`` and ``graph.gexf`` from the tables stage on (the exports stage
     waits for it), and a third makes the briefing while this process draws the map
     (the briefing stage waits for it and writes it). The files are the same either way.
 
@@ -160,13 +160,6 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             background = start_forked(write_evidence)
         res = stage("resolve", lambda: resolve_entities(case_))
         cg = stage("build", lambda: build_graph(case_, res, detail=detail))
-        # The graph files depend on the graph alone, which nothing changes after this stage: on
-        # a big case a forked child writes GraphML and GEXF while this process analyses and
-        # writes the tables (waited for in the exports stage).
-        xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
-        xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
-        if big:
-            xml = start_forked(functools.partial(run_forked, xml_calls, processes=1))
         proj = stage("projection", lambda: suspect_projection(cg))
         part = stage("communities", lambda: detect_communities(proj, seed=seed))
         roles = stage("roles", lambda: infer_roles(cg))
@@ -174,6 +167,14 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         analysis = Analysis(case_, cg, proj, part, roles, per_person, per_crew)
         ranking = stage("targets", lambda: rank_targets(analysis, k=targets))
         result.analysis, result.ranking = analysis, ranking
+        # The graph files depend on the graph alone, which nothing changes after the build: on
+        # a big case a forked child writes GraphML and GEXF while this process writes the
+        # tables, map and briefing (waited for in the exports stage; started only now so as
+        # not to slow the analytics).
+        xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
+        xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
+        if big:
+            xml = start_forked(functools.partial(run_forked, xml_calls, processes=1))
 
         def tables() -> list[Path]:
             # (people.csv in a forked child while victims.csv is written here saved 1 to 2 s at
