@@ -108,7 +108,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     """
     from ._fileio import atomic_write_text
     from ._memory import release_free_memory
-    from ._parallel import Forked, run_forked, start_forked
+    from ._parallel import Forked, fork_processes, run_forked, start_forked
     from .analysis import Analysis
     from .community import detect_communities
     from .export import write_gexf, write_graphml, write_neo4j
@@ -155,7 +155,8 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         evidence = {"transfers.csv": lambda: case_.transfers, "messages.csv": lambda: case_.messages,
                     "rejects.csv": case_.report.rejects, "load_report.csv": case_.report.to_frame}
         write_evidence = functools.partial(_write_tables, evidence, out_dir, processes=1)
-        big = len(case_.transfers) + len(case_.messages) >= BACKGROUND_ROWS
+        # (without fork, a started call would run at once, outside the stage it belongs to)
+        big = len(case_.transfers) + len(case_.messages) >= BACKGROUND_ROWS and fork_processes() > 1
         if big:
             background = start_forked(write_evidence)
         res = stage("resolve", lambda: resolve_entities(case_))

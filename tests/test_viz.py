@@ -411,6 +411,21 @@ def test_evidence_tables_written_in_the_background_are_the_same(tmp_path, monkey
             ] == []
 
 
+def test_big_case_without_fork_runs_every_step_in_its_stage(tmp_path, monkeypatch):
+    """Where fork is unavailable a started call runs at once: a big case then takes the
+    one-process path, so no step runs between stages, outside their timing."""
+    import crimegraph._parallel as par
+    import crimegraph.report as rep
+
+    monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
+    monkeypatch.setattr(par, "fork_processes", lambda limit=8: 1)
+    started = []
+    monkeypatch.setattr(par, "start_forked", lambda call, here=False: started.append(call) or par.Forked(call))
+    r = rep.write_report(SAMPLE / "case", tmp_path, progress=False)
+    assert started == [] and (tmp_path / "briefing.html").exists() and (tmp_path / "graph.gexf").exists()
+    assert {p.name for p in r.outputs} >= {"transfers.csv", "messages.csv", "graph.graphml", "neo4j"}
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="background writing needs fork")
 def test_failed_background_table_fails_the_report_and_leaves_no_file(tmp_path, monkeypatch):
     import crimegraph._fileio as fio
