@@ -94,8 +94,9 @@ def csv_text(df: pd.DataFrame, *, header: bool = True) -> str:
     are (objects, text, booleans, integers, floats) are written here: each field as the
     csv module writes it (quoted, quotes doubled, where it holds a character that makes
     the csv module quote: :func:`_quote_pattern` asks it which), the rows joined in C.
-    The csv module copies text a character at a time, about 25 ns each in Chinese text,
-    several times the rest of the work. Other tables are left to pandas.
+    The csv module copies text a character at a time, about 25 ns each in Chinese text:
+    for the Dingtao victims table its pass took 2.7 times as long as these joins. Other
+    tables are left to pandas.
     """
     columns = _csv_columns(df)
     special = _quote_pattern()
