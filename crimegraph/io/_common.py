@@ -26,7 +26,7 @@ from ..exceptions import FormatError
 __all__ = ["TZ", "NULLS", "PathOrBuffer", "Source", "read_source", "decode_text", "FileReport",
            "Reject", "Loaded", "clean", "map_unique", "clean_column", "read_csv_text", "parse_amount",
            "parse_time_series", "csv_records",
-           "xlsx_rows", "empty_frame", "object_frame", "MAX_FILE_BYTES", "bad_value_reason", "none_for_missing"]
+           "xlsx_rows", "xlsx_sheets", "empty_frame", "object_frame", "MAX_FILE_BYTES", "bad_value_reason", "none_for_missing"]
 
 TZ = dt.timezone(dt.timedelta(hours=8), "+08:00")
 #: Values that mean "no value" in seized exports.
@@ -209,8 +209,24 @@ def map_unique(values: Sequence[Any] | pd.Series, fn: Callable[[Any], Any]) -> l
 
 
 def clean_column(values: Sequence[Any] | pd.Series) -> list[str | None]:
-    """:func:`clean` applied to a whole column (once per distinct value)."""
+    """:func:`clean` applied to a whole column: once per distinct value, or value by value
+    when the column starts with mostly distinct text (times, transaction ids: finding the
+    few repeats costs more than cleaning them twice). The same list either way."""
+    if not isinstance(values, pd.Series):
+        vals = values if isinstance(values, list | tuple) else list(values)
+        head = vals[:_HEAD]
+        if len(vals) > 2 * _HEAD and all(type(v) is str for v in head) and len(set(head)) > _HEAD * 3 // 4:
+            return [clean(v) if type(v) is str else _clean_cell(v) for v in vals]
+        values = vals
     return map_unique(values, clean)
+
+
+_HEAD = 64   # (values looked at to choose)
+
+
+def _clean_cell(v: Any) -> str | None:
+    """:func:`clean` as :func:`map_unique` calls it: missing values (NaN, NaT, NA) as None."""
+    return None if pd.api.types.is_scalar(v) and pd.isna(v) else clean(v)
 
 
 def read_csv_text(text: str, *, start_line: int = 1) -> tuple[list[int], list[list[str]]]:
@@ -371,7 +387,13 @@ def xlsx_rows(src: Source) -> list[tuple[str, list[tuple[int, list[Any]]]]]:
     The last few workbooks are cached by content, so sniffing a file and then
     reading it parses it once.
     """
-    return [(title, [(i, list(v)) for i, v in rows]) for title, rows in _xlsx_rows_cached(src.data, src.name)]
+    return [(title, [(i, list(v)) for i, v in rows]) for title, rows in xlsx_sheets(src)]
+
+
+def xlsx_sheets(src: Source) -> tuple[tuple[str, tuple[tuple[int, tuple[Any, ...]], ...]], ...]:
+    """:func:`xlsx_rows` as the cached tuples themselves (no copy of each row: for readers
+    and sniffers that only look at the cells)."""
+    return _xlsx_rows_cached(src.data, src.name)
 
 
 def xlsx_engine() -> str:
@@ -396,11 +418,41 @@ def xlsx_engine() -> str:
 def _normal_row(values: Any) -> tuple[Any, ...]:
     """One cell convention for both engines: blanks are None, whole floats are ints,
     trailing blanks dropped."""
-    out = [None if v is None or v == "" else (int(v) if isinstance(v, float) and v.is_integer() else v)
-           for v in values]
+    out = [_normal_cell(v) for v in values]
     while out and out[-1] is None:
         out.pop()
     return tuple(out)
+
+
+def _normal_cell(v: Any) -> Any:
+    return None if v is None or v == "" else (int(v) if isinstance(v, float) and v.is_integer() else v)
+
+
+def _normal_rows(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """:func:`_normal_row` of every row, worked column by column when the rows are one width
+    (a sheet's used range: the usual case). A column of text only changes where a cell is
+    ``""``; other columns go cell by cell."""
+    width = len(rows[0]) if rows else 0
+    if not width or any(len(r) != width for r in rows):
+        return [_normal_row(r) for r in rows]
+    columns: list[tuple[Any, ...] | list[Any]] = []
+    for col in zip(*rows, strict=True):
+        if set(map(type, col)) <= _TEXT_OR_NONE:
+            columns.append(col if "" not in col else [None if v == "" else v for v in col])
+        else:
+            columns.append([_normal_cell(v) for v in col])
+    out = list(zip(*columns, strict=True))
+    if None in columns[-1]:   # rows ending in blanks: trimmed one by one
+        for i, v in enumerate(columns[-1]):
+            if v is None:
+                row = list(out[i])
+                while row and row[-1] is None:
+                    row.pop()
+                out[i] = tuple(row)
+    return out
+
+
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def _trim_rows(rows: list[tuple[int, tuple[Any, ...]]]) -> tuple[tuple[int, tuple[Any, ...]], ...]:
@@ -426,7 +478,7 @@ def _xlsx_rows_cached(data: bytes, name: str) -> tuple[tuple[str, tuple[tuple[in
     sheets: list[tuple[str, tuple[tuple[int, tuple[Any, ...]], ...]]] = []
     try:
         for ws in wb.worksheets:
-            rows = _trim_rows([(i, _normal_row(row)) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)])
+            rows = _trim_rows(list(enumerate(_normal_rows(list(ws.iter_rows(values_only=True))), start=1)))
             sheets.append((ws.title, rows))
     except Exception as exc:
         raise FormatError(f"XLSX workbook is damaged ({type(exc).__name__}: {exc})",
@@ -444,7 +496,7 @@ def _calamine_rows(data: bytes, name: str) -> tuple[tuple[str, tuple[tuple[int, 
         sheets = []
         for i, title in enumerate(wb.sheet_names):
             rows = wb.get_sheet_by_index(i).to_python(skip_empty_area=False)
-            sheets.append((title, _trim_rows([(n, _normal_row(r)) for n, r in enumerate(rows, start=1)])))
+            sheets.append((title, _trim_rows(list(enumerate(_normal_rows(rows), start=1)))))
     except Exception as exc:   # calamine raises its own error types for broken files
         raise FormatError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", path=name) from None
     return tuple(sheets)

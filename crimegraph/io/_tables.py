@@ -112,26 +112,33 @@ def finish_transfers(records: list[dict[str, Any]] | dict[str, Sequence[Any]] | 
     for c in ("kind", "status", "product", "note", "counterparty", "owner_name", "owner_nickname",
               "owner_account", "counterparty_bank"):
         out[c] = clean_column(cols[c]) if c in cols else missing
-    for c in out:   # text: None where missing (never NaN)
-        out[c] = _objects(out[c])
+    for c in out:   # text: None where missing (never NaN); cleaned and mapped values have no NaN
+        out[c] = _objects(out[c], missing=c in _RAW)
     out["time"] = times.array
     out["amount"] = _objects(amounts)
     completed = cols["completed"] if "completed" in cols else missing
     out["completed"] = np.fromiter(map(bool, completed), dtype=bool, count=m)
     out["source_line"] = np.asarray(cols["source_line"], dtype=np.int64)
     df = pd.DataFrame({c: pd.Series(out[c], dtype=out[c].dtype) for c in TRANSFER_COLUMNS})
-    dup = repeated_transfers(df)
-    if dup.any():
+    # (a repeat shares its transaction id: a bill whose ids are all distinct has none)
+    dup = repeated_transfers(df) if len(set(out["transfer_id"])) < m else None
+    if dup is not None and dup.any():
         df = _drop_repeats(df, dup, report, "duplicate transaction id (same record seen twice)")
     report.finish()
     return df
 
 
-def _objects(values: Sequence[Any]) -> np.ndarray:
-    """``values`` as a 1-D object array, ``None`` where missing (NaN, NaT, NA)."""
+# columns of finish_transfers' table taken as the reader gave them (not cleaned or mapped)
+_RAW = frozenset({"direction"})
+
+
+def _objects(values: Sequence[Any], *, missing: bool = True) -> np.ndarray:
+    """``values`` as a 1-D object array, ``None`` where missing (NaN, NaT, NA); ``missing=False``
+    when ``values`` can hold no missing value other than ``None``."""
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
-    na = pd.isna(arr)
-    if na.any():
-        arr[na] = None
+    if missing:
+        na = pd.isna(arr)
+        if na.any():
+            arr[na] = None
     return arr

@@ -31,7 +31,7 @@ from ._common import (
     map_unique,
     read_csv_text,
     read_source,
-    xlsx_rows,
+    xlsx_sheets,
 )
 from ._tables import finish_transfers
 
@@ -66,7 +66,7 @@ def _completed(status: str | None, direction_raw: str | None) -> bool:
 
 
 # ----------------------------------------------------------------------- WeChat
-def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None, *, csv_fields: bool
+def _wechat_frame(rows: list[Sequence[Any]], lines: list[int], nickname: str | None, *, csv_fields: bool
                   ) -> tuple[dict[str, Sequence[Any]], Callable[[int], str]]:
     """Parsed WeChat Pay rows as columns for :func:`finish_transfers`, and the raw text
     of row ``i`` for the rejects report. ``csv_fields``: every row is 11 or
@@ -74,11 +74,17 @@ def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None,
     if csv_fields:
         col = list(zip(*rows, strict=False))[:11] if rows else [()] * 11   # (the 12th field: ignored)
         amount_raw: Sequence[Any] = col[5]
-        cells = rows
+
+        def raw_of(i: int) -> str:
+            return ",".join(rows[i][:11])
     else:
-        cells = [[("" if v is None else str(v)) for v in r[:11]] + [""] * max(0, 11 - len(r)) for r in rows]
-        col = list(zip(*cells, strict=True)) if cells else [()] * 11
-        amount_raw = [r[5] if len(r) > 5 else None for r in rows]
+        cells = [r if len(r) == 11 else (*r[:11], *[None] * (11 - len(r))) for r in rows]
+        raw = list(zip(*cells, strict=True)) if cells else [()] * 11
+        amount_raw = raw[5]
+        col = [c if set(map(type, c)) == {str} else [("" if v is None else str(v)) for v in c] for c in raw]
+
+        def raw_of(i: int) -> str:
+            return ",".join(("" if v is None else str(v)) for v in cells[i])
     status = list(col[7])
     return ({
         "time_raw": col[0], "kind": col[1], "counterparty": col[2], "product": col[3],
@@ -86,7 +92,7 @@ def _wechat_frame(rows: list[list[Any]], lines: list[int], nickname: str | None,
         "amount_raw": amount_raw, "status": status, "tid": col[8],
         "note": col[10], "completed": map_unique(status, lambda v: _completed(clean(v), None)),
         "owner_nickname": [nickname] * len(rows), "source_line": lines,
-    }, lambda i: ",".join(cells[i][:11]))
+    }, raw_of)
 
 
 def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,
@@ -125,8 +131,8 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
     report = FileReport(name, "wechat_pay_xlsx" if src.is_zip else "wechat_pay_csv", device=device,
                         table="transfers")
     if src.is_zip:
-        sheets = xlsx_rows(src)
-        rows = sheets[0][1] if sheets else []
+        sheets = xlsx_sheets(src)
+        rows = sheets[0][1] if sheets else ()
         first = next((str(v[0]) for _, v in rows if v and v[0]), "")
         if "微信支付账单" not in first:
             raise FormatError("not a WeChat Pay bill (cell A1 does not say 微信支付账单明细)", path=name)
@@ -136,7 +142,7 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
         if hdr is None:
             raise FormatError("WeChat Pay bill without the column header row (交易时间,...,交易单号)",
                               path=name)
-        good: list[list[Any]] = []
+        good: list[Sequence[Any]] = []
         good_lines: list[int] = []
         for line, values in rows[hdr + 1:]:
             report.rows_read += 1
@@ -147,9 +153,9 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
                 continue
             cells = len(values) - values.count(None)
             if cells < 9:
-                report.reject(line, f"truncated row: {cells} of 11 cells filled", repr(values))
+                report.reject(line, f"truncated row: {cells} of 11 cells filled", repr(list(values)))
                 continue
-            good.append(list(values))
+            good.append(values)
             good_lines.append(line)
         frame, raw_of = _wechat_frame(good, good_lines, nickname, csv_fields=False)
         report.format = "wechat_pay_xlsx_2026" if rows[hdr][0] >= 18 else "wechat_pay_xlsx_2025"

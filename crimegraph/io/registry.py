@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ..exceptions import FormatError
-from ._common import Loaded, PathOrBuffer, Source, csv_records, read_source, xlsx_rows
+from ._common import Loaded, PathOrBuffer, Source, csv_records, read_source, xlsx_sheets
 from .bank import match_bank_header, read_bank_statement
 from .bills import ALIPAY_LAYOUTS, read_alipay, read_wechat_pay
 from .chats import MEMOTRACE_HEADER, PYWXDUMP_HEADERS, read_memotrace, read_pywxdump
@@ -82,7 +82,7 @@ def _load_entry_points() -> None:
 
 def _sniff_xlsx(src: Source) -> list[str]:
     try:
-        sheets = xlsx_rows(src)
+        sheets = xlsx_sheets(src)
     except FormatError:
         return []
     for _title, rows in sheets:
