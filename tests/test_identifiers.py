@@ -346,6 +346,29 @@ def test_extraction_takes_ids_exactly_as_check_id_number(province, county, year,
         assert hit is None or hit[0] != "id"
 
 
+@given(st.text(alphabet="0123456789Xx٣１", min_size=18, max_size=18))
+@settings(max_examples=500)
+def test_fast_id_check_agrees_with_the_explained_one(s):
+    """_id18_valid (set lookups) accepts exactly what _id18_problem finds no problem with."""
+    from crimegraph.identifiers import _id18_problem, _id18_valid
+
+    s = s[:17] + s[17].upper()
+    assert _id18_valid(s) == (not _id18_problem(s))
+
+
+def test_birth_dates_are_the_dates_birth_date_accepts():
+    from crimegraph.identifiers import _birth_date, _birth_dates
+
+    dates = _birth_dates()
+    assert len(dates) == sum(366 if (y % 4 == 0 and y % 100 != 0) or y % 400 == 0 else 365
+                             for y in range(1900, 2100))
+    for y in (1899, 1900, 1999, 2000, 2023, 2024, 2099, 2100):
+        for m in range(0, 14):
+            for d in range(0, 33):
+                s = f"{y:04d}{m:02d}{d:02d}"
+                assert (s in dates) == (_birth_date(s) is not None), s
+
+
 def test_extracted_columns_follow_their_names():
     from crimegraph.identifiers import extract_identifiers
     from crimegraph.io.chats import _EXTRACTED, _extract_cached

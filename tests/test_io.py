@@ -126,6 +126,49 @@ def test_wechat_xlsx_values(layout):
     assert res.owner == {"wechat_nicknames": ["阿强"]}
 
 
+def test_wechat_xlsx_truncated_row_raw_text():
+    """The rejects report keeps a short XLSX row's cells as a list, as read."""
+    for layout in (2025, 2026):
+        res = _one(f"S1_阿强_手机/微信支付账单{layout}.xlsx")
+        assert [r.raw for r in res.report.rejects] == ["['2024-03-10 10:00:00', '转账', '小李']"]
+
+
+_CELLS = st.one_of(st.none(), st.just(""), st.text(max_size=4), st.integers(-5, 5), st.booleans(),
+                   st.floats(allow_nan=True, allow_infinity=True), st.just(2.0), st.just(-0.0),
+                   st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1)))
+
+
+@given(st.integers(0, 6).flatmap(lambda w: st.lists(st.lists(_CELLS, min_size=w, max_size=w), max_size=8)),
+       st.booleans())
+@settings(max_examples=300)
+def test_xlsx_cells_normalised_by_column_as_by_row(rows, ragged):
+    """Both XLSX engines' cells, normalised a column at a time (rows of one width) or a row at
+    a time: blanks None, whole floats ints, trailing blanks dropped; the same rows."""
+    from crimegraph.io._common import _normal_row, _normal_rows
+
+    if ragged and rows:
+        rows[0] = rows[0] + [None, "x"]
+    got = _normal_rows(rows)
+    want = [_normal_row(r) for r in rows]
+    assert [tuple(map(repr, r)) for r in got] == [tuple(map(repr, r)) for r in want]
+    assert all(type(r) is tuple for r in got)
+
+
+@given(st.lists(st.one_of(st.text(alphabet=" \t'/\u3000\u00a0ab1-", max_size=5), st.none(), st.just(float("nan")),
+                          st.just(pd.NaT), st.just(pd.NA), st.just(Decimal("NaN")), st.integers(0, 3)),
+                max_size=40), st.integers(0, 200))
+@settings(max_examples=300)
+def test_clean_column_either_path_equals_cleaning_each_distinct_value(odd, distinct):
+    """clean_column takes a column that starts with mostly distinct text value by value, else
+    once per distinct value: the same list as map_unique(values, clean) either way."""
+    from crimegraph.io._common import clean, clean_column, map_unique
+
+    values = [f" v{i}\t" if i % 3 else f"'v{i}" for i in range(distinct)] + odd
+    want = map_unique(values, clean)
+    for column in (values, tuple(values), pd.Series(values, dtype=object)):
+        assert list(map(repr, clean_column(column))) == list(map(repr, want))
+
+
 def test_alipay_layouts_values():
     web = _one("S2_赵国栋_手机/alipay_record_20200301_20200531.csv")
     assert web.owner == {"names": "赵国栋", "alipay_accounts": "20880012345678900156"}

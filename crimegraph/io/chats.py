@@ -120,6 +120,10 @@ def _text(column: pd.Series) -> list[Any]:
     return ["" if v is None else v for v in values] if None in values else values
 
 
+def _is_group_chat(chat_id: str | None) -> bool:
+    return bool(chat_id) and chat_id.endswith("@chatroom")   # type: ignore[union-attr]
+
+
 def _blank(f: list[str]) -> bool:
     return not any(x.strip() for x in f)
 
@@ -176,7 +180,7 @@ def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str
     df["copies"] = 1
     df["device"] = device or ""
     df["source_file"] = source_file
-    df["is_group"] = np.array([bool(c) and c.endswith("@chatroom") for c in df["chat_id"]], dtype=bool)
+    df["is_group"] = np.array(map_unique(df["chat_id"], _is_group_chat), dtype=bool)
     for c in MESSAGE_COLUMNS:
         if c not in df:
             df[c] = None
