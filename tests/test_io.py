@@ -259,6 +259,28 @@ def test_message_ids_are_stable_ids_of_chat_instant_type_and_content(rows):
     assert message_ids(df) == [stable_id(*r) for r in zip(chats, ns, types, contents, strict=True)]
 
 
+@pytest.mark.parametrize("whole", [True, False])
+def test_memotrace_direct_chat_senders(whole):
+    """A 1:1 chat: a row without Sender is the peer's unless the owner sent it; a system row
+    has no person, even without Sender; the owner is named by the rows they sent. ``whole``:
+    every row has its fields (the reader's fast path), else a short row is rejected too."""
+    head = "localId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,NickName,Sender"
+    rows = ["1,9,1,0,0,1709700000,2,在吗,2024-03-06 12:40:00,,,",
+            "2,9,10000,0,0,1709700050,2,你撤回了一条消息,2024-03-06 12:40:50,,,",
+            "3,9,1,0,1,1709700100,2,好的,2024-03-06 12:41:40,,阿强,",
+            "4,9,1,0,1,1709700200,2,收到,2024-03-06 12:43:20,,阿强,wxid_aq123"]
+    if not whole:
+        rows.insert(2, "5,9,1")
+    res = cg.io.read_memotrace(io.BytesIO("\n".join([head, *rows]).encode()),
+                               source_name="S1/聊天记录/老板(wxid_boss)/老板_utf8.csv")
+    f = res.frame
+    assert f["sender_wxid"].tolist() == ["wxid_boss", None, None, "wxid_aq123"]
+    assert f["sender_name"].tolist() == [None, None, "阿强", "阿强"]
+    assert res.owner == {"wechat_ids": ["wxid_aq123"], "wechat_nicknames": ["阿强"]}
+    assert _rejects(res) == ([] if whole else [(4, "truncated row: 3 of 12 fields")])
+    assert f["source_line"].tolist() == ([2, 3, 4, 5] if whole else [2, 3, 5, 6])
+
+
 def test_memotrace_reads_strtime_where_createtime_fails():
     """StrTime is the fallback, cleaned (a leading quote and padding) only for the rows that need it;
     a row with neither time is rejected with its CreateTime."""

@@ -16,6 +16,8 @@ import hashlib
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 from pathlib import PurePath
 from typing import Any
 
@@ -169,7 +171,7 @@ def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str
         times = times[~bad].reset_index(drop=True)
     df["time"] = times
     report.accepted = len(df)
-    content = ["" if c is None else c for c in df["content"]]
+    content = _text(df["content"])
     df["content"] = pd.Series(content, dtype=object)
     ext = [_extract_cached(c) if c and t != "system" else _NONE_FOUND
            for c, t in zip(content, df["msg_type"].tolist(), strict=True)]
@@ -233,17 +235,20 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
     idx = {h: i for i, h in enumerate(header)}
     report = FileReport(name, "memotrace_csv", device=device, table="messages")
     report.rows_read = len(rows)
-    ok: list[int] = []
-    for k, f in enumerate(rows):
-        if len(f) >= len(MEMOTRACE_HEADER) and f[0].strip():
-            ok.append(k)
-        elif _blank(f):
-            report.skip("blank line")
-        elif len(f) < len(MEMOTRACE_HEADER):
-            report.reject(lines[k], f"truncated row: {len(f)} of {len(header)} fields", ",".join(f))
-        else:
-            ok.append(k)
-    kept = [rows[k] for k in ok]
+    if rows and min(map(len, rows)) >= len(MEMOTRACE_HEADER) and all(map(str.strip, map(itemgetter(0), rows))):
+        kept, kept_lines = rows, lines   # every row whole, with a localId (the usual file)
+    else:
+        ok: list[int] = []
+        for k, f in enumerate(rows):
+            if len(f) >= len(MEMOTRACE_HEADER) and f[0].strip():
+                ok.append(k)
+            elif _blank(f):
+                report.skip("blank line")
+            elif len(f) < len(MEMOTRACE_HEADER):
+                report.reject(lines[k], f"truncated row: {len(f)} of {len(header)} fields", ",".join(f))
+            else:
+                ok.append(k)
+        kept, kept_lines = [rows[k] for k in ok], [lines[k] for k in ok]
     column = _Columns(kept)
     is_group = cid.endswith("@chatroom")
     mtype = map_unique(column(idx.get("Type")), lambda v: _MT_TYPES.get(clean(v) or "", "other"))
@@ -251,15 +256,18 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
     sender = clean_column(column(idx.get("Sender")))
     nick = clean_column(column(idx.get("NickName")))
     remark = clean_column(column(idx.get("Remark")))
+    system = [j for j, t in enumerate(mtype) if t == "system"] if "system" in mtype else []
+    for j in system:   # (no person)
+        sender[j] = nick[j] = remark[j] = None
+    if not is_group:   # a 1:1 chat: the peer sent what the owner did not
+        no_system = set(system)
+        for j, snd in enumerate(sender):
+            if not snd and j not in no_system:
+                sender[j] = None if from_owner[j] else cid
     owner_ids: set[str] = set()
     owner_nicks: set[str] = set()
-    for j, t in enumerate(mtype):
-        if t == "system":
-            sender[j] = nick[j] = remark[j] = None
-            continue
-        if not is_group and not sender[j]:
-            sender[j] = None if from_owner[j] else cid
-        if from_owner[j] and sender[j]:
+    for j in compress(range(len(kept)), from_owner):   # (system rows have no sender by now)
+        if sender[j]:
             owner_ids.add(sender[j])   # type: ignore[arg-type]
             if nick[j]:
                 owner_nicks.add(nick[j])   # type: ignore[arg-type]
@@ -269,7 +277,7 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
         "time_alt": column(idx.get("StrTime")),   # (the fallback: cleaned where CreateTime fails)
         "msg_type": mtype, "from_owner": from_owner, "sender_wxid": sender, "sender_name": nick,
         "sender_remark": remark, "content": column(idx["StrContent"]),
-        "source_line": [lines[k] for k in ok],
+        "source_line": kept_lines,
     })
     frame = finish_messages(frame, report, source_file=name, device=device,
                             raw_of=lambda i: ",".join(kept[i]))
