@@ -99,12 +99,12 @@ def csv_text(df: pd.DataFrame, *, header: bool = True) -> str:
     tables are left to pandas.
     """
     columns = _csv_columns(df)
-    special = _quote_pattern()
-    if columns is None or special is None or len(columns) < 2:   # (one column: '""' for an empty field)
+    special, chars = _quote_pattern(), _quote_chars()
+    if columns is None or special is None or chars is None or len(columns) < 2:   # (one column: '""' for an empty field)
         return df.to_csv(index=False, header=header, lineterminator="\n")
-    rows = map(",".join, zip(*(_fields(values, special) for values in columns), strict=True))
+    rows = map(",".join, zip(*(_fields(values, special, chars) for values in columns), strict=True))
     if header:
-        rows = itertools.chain([",".join(_fields(list(df.columns), special))], rows)
+        rows = itertools.chain([",".join(_fields(list(df.columns), special, chars))], rows)
     text = "\n".join(rows)   # (two columns or more: no row is empty)
     return text + "\n" if text else ""
 
@@ -129,26 +129,35 @@ def _csv_columns(df: pd.DataFrame) -> list[list[Any]] | None:
     return out
 
 
-def _fields(values: list[Any], special: re.Pattern[str]) -> list[str]:
+def _fields(values: list[Any], special: re.Pattern[str], chars: str) -> list[str]:
     """``values`` as ``csv.writer`` writes them: text as it is, floats (numpy's too) by
     ``float.__repr__``, anything else by ``str``; quoted, quotes doubled, where ``special``
-    finds a character."""
+    finds a character (one of ``chars``)."""
     try:
         joined = "".join(values)
     except TypeError:   # not all text
         values = [v if isinstance(v, str) else float.__repr__(v) if isinstance(v, float) else str(v) for v in values]
         joined = "".join(values)
-    if special.search(joined) is None:   # (the common case: nothing to quote)
+    # (the common case: nothing to quote; a search per character scans the text in C, 19 times
+    # faster than the pattern's search on the Dingtao victims table)
+    if not any(c in joined for c in chars):
         return values
     return ['"' + v.replace('"', '""') + '"' if special.search(v) else v for v in values]
 
 
 @functools.cache
 def _quote_pattern() -> re.Pattern[str] | None:
+    """A pattern that finds one of :func:`_quote_chars`; ``None`` where that is ``None``."""
+    chars = _quote_chars()
+    return re.compile("[" + re.escape(chars) + "]") if chars else None
+
+
+@functools.cache
+def _quote_chars() -> str | None:
     """The characters that make ``csv.writer`` (pandas' dialect: ``,``, ``"``, QUOTE_MINIMAL,
     lines ended by ``\\n``) quote a field, found by asking it (they differ between Python
     versions: a bare ``\\r`` is quoted from 3.11.9 and 3.12.3 on, CPython gh-67044);
-    ``None`` if it does anything else with some character."""
+    ``None`` if it does anything else with some character, or quotes none."""
     chars = []
     for c in map(chr, [*range(128), 0x85, 0x2028, 0x2029]):
         buf = io.StringIO()
@@ -161,7 +170,7 @@ def _quote_pattern() -> re.Pattern[str] | None:
         if buf.getvalue() != '"' + f"a{c}b".replace('"', '""') + '",x\n':
             return None
         chars.append(c)
-    return re.compile("[" + re.escape("".join(chars)) + "]") if chars else None
+    return "".join(chars) or None
 
 
 def _pandas_chunk(df: pd.DataFrame) -> int:

@@ -239,6 +239,17 @@ def test_csv_text_is_pandas_to_csv(df, header):
     assert csv_text(df, header=header) == df.to_csv(index=False, header=header, lineterminator="\n")
 
 
+def test_csv_text_quotes_a_column_with_one_quoting_character():
+    """Each character that makes the csv module quote is found on its own in a column."""
+    import pandas as pd
+
+    from crimegraph._fileio import _quote_chars, csv_text
+
+    for c in _quote_chars() or "":
+        df = pd.DataFrame({"a": ["x", f"y{c}z"], "b": ["1", "2"]}, dtype=object)
+        assert csv_text(df) == df.to_csv(index=False, lineterminator="\n"), repr(c)
+
+
 def test_csv_text_leaves_other_tables_to_pandas(monkeypatch):
     import pandas as pd
 
