@@ -418,10 +418,14 @@ def xlsx_engine() -> str:
 def _normal_row(values: Any) -> tuple[Any, ...]:
     """One cell convention for both engines: blanks are None, whole floats are ints,
     trailing blanks dropped."""
-    out = [_normal_cell(v) for v in values]
-    while out and out[-1] is None:
-        out.pop()
-    return tuple(out)
+    return _without_trailing_blanks([_normal_cell(v) for v in values])
+
+
+def _without_trailing_blanks(values: list[Any]) -> tuple[Any, ...]:
+    """``values`` as a tuple, trailing ``None`` dropped (``values`` is emptied of them)."""
+    while values and values[-1] is None:
+        values.pop()
+    return tuple(values)
 
 
 def _normal_cell(v: Any) -> Any:
@@ -445,10 +449,7 @@ def _normal_rows(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     if None in columns[-1]:   # rows ending in blanks: trimmed one by one
         for i, v in enumerate(columns[-1]):
             if v is None:
-                row = list(out[i])
-                while row and row[-1] is None:
-                    row.pop()
-                out[i] = tuple(row)
+                out[i] = _without_trailing_blanks(list(out[i]))
     return out
 
 
