@@ -92,14 +92,20 @@ class _Ledger:
         self.note_many([key], [what], [value], kind, [src])
 
     def note_many(self, keys: list[str], what: list[str], values: list[str | None], kind: str,
-                  srcs: list[str]) -> None:
-        """Note ``values`` (a label: what they are) on ``keys``, in order."""
+                  srcs: list[str], *, all_labels: bool = False) -> None:
+        """Note ``values`` (a label: what they are) on ``keys``, in order. ``all_labels``:
+        the caller knows every value is one (not empty, not in :data:`NOT_A_PERSON`)."""
         base = len(self.note_key)
-        for i, (w, v) in enumerate(zip(what, values, strict=True)):
-            if v and v not in NOT_A_PERSON:
-                self.label_note.append(base + i)
-                self.label_what.append(w)
-                self.label_value.append(v)
+        if all_labels:
+            self.label_note.extend(range(base, base + len(keys)))
+            self.label_what.extend(what)
+            self.label_value.extend(values)   # type: ignore[arg-type]
+        else:
+            for i, (w, v) in enumerate(zip(what, values, strict=True)):
+                if v and v not in NOT_A_PERSON:
+                    self.label_note.append(base + i)
+                    self.label_what.append(w)
+                    self.label_value.append(v)
         self.note_key.extend(keys)
         self.note_kind.extend([kind] * len(keys))
         self.note_src.extend(srcs)
@@ -345,7 +351,7 @@ def resolve_entities(case: Case) -> Resolution:
         root = ledger.components()
 
     # -- persons from components ----------------------------------------------------------
-    persons, key_to_person = _persons_from_components(ledger, root)
+    persons, key_to_person, person_of_key = _persons_from_components(ledger, root)
     transfers, orgs, extra = _link_transfers(case, key_to_person, persons)
     if extra:
         persons = pd.concat([persons, pd.DataFrame(extra)], ignore_index=True)
@@ -356,48 +362,69 @@ def resolve_entities(case: Case) -> Resolution:
         "a": np.array(ledger.merge_a, dtype=object)[keep], "b": np.array(ledger.merge_b, dtype=object)[keep],
         "reason": np.array(ledger.merge_reason, dtype=object)[keep],
         "source": np.array(ledger.merge_source, dtype=object)[keep]}, dtype=object)
-    merges_df["person_id"] = [key_to_person.get(a, "") for a in merges_df["a"]]
+    merges_df["person_id"] = person_of_key[ledger.merge_codes()[0][keep]]
     return Resolution(persons, merges_df, key_to_person, transfers, orgs, _first_seen(ledger))
+
+
+def _plain_value(cell: Any) -> bool:
+    """Whether a cell is one value that :func:`_split` keeps as it is (digits, or an ID
+    number's digits and check letter): the usual extracted ID number or phone."""
+    return type(cell) is str and (cell.isdigit() or (cell[-1:] in ("X", "x") and cell[:-1].isdigit()))
 
 
 def _note_postings(ledger: _Ledger, posted: pd.DataFrame) -> None:
     """Step 5 of :func:`resolve_entities` for every posting at once (the same notes and
-    merges, in the same order, as one message at a time)."""
-    keys: list[str] = []
-    what: list[str] = []
-    values: list[str] = []
-    srcs: list[str] = []
-    pair_a: list[str] = []
-    pair_b: list[str] = []
-    pair_src: list[str] = []
-    for id_numbers, phone_list, file, line in zip(
-            *(posted[c].tolist() for c in ("id_numbers", "phones", "source_file", "source_line")), strict=True):
-        ids = _split(id_numbers)
-        phones = _split(phone_list)
-        src = f"{file}:{line}"
-        for i in ids:
-            keys.append(f"idn:{i}")
-            what.append("id_numbers")
-            values.append(i)
-            srcs.append(src)
-        if len(ids) == 1 and len(phones) == 1:
-            ph = f"phone:{phones[0]}"
-            keys.append(ph)
-            what.append("phones")
-            values.append(phones[0])
-            srcs.append(src)
-            pair_a.append(keys[-2])
-            pair_b.append(ph)
-            pair_src.append(src)
-    ledger.note_many(keys, what, values, "posted", srcs)
-    ledger.merge_many(pair_a, pair_b, "posted together (ID number and phone in one message)", pair_src)
+    merges, in the same order, as one message at a time). A message with one plain ID
+    number and no phone or one plain phone (nearly all) is noted without splitting."""
+    ids = posted["id_numbers"].to_numpy(dtype=object)
+    phones = posted["phones"].to_numpy(dtype=object)
+    n = len(ids)
+    srcs = np.array([f"{f}:{line}" for f, line in zip(posted["source_file"].tolist(),
+                                                        posted["source_line"].tolist(), strict=True)], dtype=object)
+    id_plain = np.fromiter(map(_plain_value, ids.tolist()), dtype=bool, count=n)
+    phone_plain = np.fromiter(map(_plain_value, phones.tolist()), dtype=bool, count=n)
+    no_phone = np.fromiter((p == "" for p in phones.tolist()), dtype=bool, count=n)
+    plain = id_plain & (phone_plain | no_phone)
+    # each message's ID numbers and phones, and whether it pairs them (one of each)
+    id_lists = np.empty(n, dtype=object)
+    pair_phone = np.full(n, None, dtype=object)
+    pair_phone[plain & phone_plain] = phones[plain & phone_plain]
+    n_notes = np.where(plain, 1 + phone_plain, 0)
+    for i in np.flatnonzero(~plain).tolist():
+        row_ids, row_phones = _split(ids[i]), _split(phones[i])
+        id_lists[i] = row_ids
+        paired = len(row_ids) == 1 and len(row_phones) == 1
+        if paired:
+            pair_phone[i] = row_phones[0]
+        n_notes[i] = len(row_ids) + paired
+    first = np.cumsum(n_notes) - n_notes   # position of each message's first note
+    keys = np.empty(int(n_notes.sum()), dtype=object)
+    what = np.full(len(keys), "id_numbers", dtype=object)
+    values = np.empty(len(keys), dtype=object)
+    values[first[plain]] = ids[plain]
+    for i in np.flatnonzero(~plain).tolist():
+        values[first[i]:first[i] + len(id_lists[i])] = id_lists[i]
+    pairs = np.flatnonzero(pair_phone != None)   # noqa: E711 (elementwise)
+    at = first[pairs] + n_notes[pairs] - 1   # the phone: after the message's one ID number
+    values[at] = pair_phone[pairs]
+    what[at] = "phones"
+    id_keys = "idn:" + values   # (right where the value is an ID number)
+    phone_keys = "phone:" + values[at]
+    keys[:] = id_keys
+    keys[at] = phone_keys
+    ledger.note_many(keys.tolist(), what.tolist(), values.tolist(), "posted",
+                     srcs[np.repeat(np.arange(n), n_notes)].tolist(), all_labels=True)
+    ledger.merge_many(id_keys[at - 1].tolist(), phone_keys.tolist(),
+                      "posted together (ID number and phone in one message)", srcs[pairs].tolist())
 
 
 def _first_seen(ledger: _Ledger) -> dict[str, str]:
     """Key -> where it was first noted with a source (``file:line`` or device folder)."""
-    seen = pd.DataFrame({"key": ledger.note_key, "src": ledger.note_src}, dtype=object)
-    seen = seen[seen["src"] != ""].drop_duplicates("key")
-    return dict(zip(seen["key"].tolist(), seen["src"].tolist(), strict=True))
+    src = np.array(ledger.note_src, dtype=object)
+    noted = np.flatnonzero(src != "")
+    codes = ledger.note_codes()[noted]
+    first = ~pd.Series(codes).duplicated().to_numpy()   # in the order of the notes
+    return dict(zip(ledger.keys[codes[first]].tolist(), src[noted[first]].tolist(), strict=True))
 
 
 def _merge_corroborated_names(case: Case, ledger: _Ledger, root: np.ndarray) -> bool:
@@ -554,8 +581,9 @@ def _run_sources(starts: np.ndarray, ends: np.ndarray, files: np.ndarray, lines:
     return out
 
 
-def _persons_from_components(ledger: _Ledger, root: np.ndarray) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One person per component, ordered by the best kind of its keys, then its smallest key."""
+def _persons_from_components(ledger: _Ledger, root: np.ndarray) -> tuple[pd.DataFrame, dict[str, str], np.ndarray]:
+    """One person per component, ordered by the best kind of its keys, then its smallest key;
+    the persons, each key's person id (a dict, and an array by key code)."""
     keys = ledger.keys
     rank = {k: i for i, k in enumerate(_KIND_ORDER)}
     posted = rank["posted"]
@@ -607,7 +635,7 @@ def _persons_from_components(ledger: _Ledger, root: np.ndarray) -> tuple[pd.Data
         columns[name] = out
     frame = pd.DataFrame({c: pd.Series(columns[c], dtype=object)
                           for c in ("person_id", "keys", "kind", *_PERSON_COLUMNS)})
-    return frame, key_to_person
+    return frame, key_to_person, pids[key_person]
 
 
 def _owner_key(channel: str, owner_account: str | None, device: str | None) -> str | None:
