@@ -117,6 +117,21 @@ def person_ref_mask(refs: pd.Series | np.ndarray) -> np.ndarray:
     return np.append(person, False)[codes]
 
 
+def in_set(values: pd.Series | np.ndarray | list[Any], members: frozenset[str] | set[str]) -> np.ndarray:
+    """Whether each value is in ``members``, as a boolean array (a look-up in the set
+    itself: ``Series.isin`` first hashes the whole set into a table of its own).
+
+    Examples
+    --------
+    >>> in_set(["P1", "P2", None], {"P2"}).tolist()
+    [False, True, False]
+    """
+    items = values.tolist() if hasattr(values, "tolist") else list(values)
+    if not members:
+        return np.zeros(len(items), dtype=bool)
+    return np.fromiter((v in members for v in items), dtype=bool, count=len(items))
+
+
 def person_payments(transfers: pd.DataFrame) -> pd.DataFrame:
     """Completed payments between two persons (see :attr:`CaseGraph.payments`)."""
     cols = ["payer", "payee", "amount", "yuan", "kind"]
@@ -212,14 +227,14 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
     cg = CaseGraph(G, case, res, detail, frozenset(collapsed))
     k2p = res.key_to_person
     merge_src: dict[str, list[str]] = defaultdict(list)
-    merges = res.merges[~res.merges["person_id"].isin(collapsed)]
+    merges = res.merges[~in_set(res.merges["person_id"], collapsed)]
     for a, b, source, reason in zip(*(merges[c].tolist() for c in ("a", "b", "source", "reason")), strict=True):
         merge_src[a].append(f"{source} ({reason})")
         merge_src[b].append(f"{source} ({reason})")
     leaks = cg.leaks
     victims_of = leaks.groupby("poster", sort=False)["id_number"].nunique().to_dict() if len(leaks) else {}
 
-    kept = res.persons[~res.persons["person_id"].isin(collapsed)]
+    kept = res.persons[~in_set(res.persons["person_id"], collapsed)]
     for p in kept.itertuples(index=False):
         node = f"person:{p.person_id}"
         G.add_node(node, type="person", person_id=p.person_id, label=_label(p), kind=p.kind,
@@ -272,7 +287,7 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
         shown = np.ones(len(leaks), dtype=bool)
         if collapsed and len(leaks):
             owners = map(k2p.get, ("idn:" + leaks["id_number"].astype(object)).tolist())
-            shown = ~pd.Series(list(owners), dtype=object).isin(collapsed).to_numpy()
+            shown = ~in_set(list(owners), collapsed)
         for r in leaks[shown].itertuples(index=False):   # collapsed victims' leaks are counts, not edges
             u, v = f"person:{r.poster}", f"identity:{r.id_number}"
             if not G.has_node(v):

@@ -91,21 +91,16 @@ class _Ledger:
     def note(self, key: str, what: str, value: str | None, kind: str, src: str = "") -> None:
         self.note_many([key], [what], [value], kind, [src])
 
-    def note_many(self, keys: list[str], what: list[str], values: list[str | None], kind: str,
-                  srcs: list[str], *, all_labels: bool = False) -> None:
-        """Note ``values`` (a label: what they are) on ``keys``, in order. ``all_labels``:
-        the caller knows every value is one (not empty, not in :data:`NOT_A_PERSON`)."""
+    def note_many(self, keys: list[str], what: list[str] | None, values: list[str | None] | None, kind: str,
+                  srcs: list[str]) -> None:
+        """Note ``values`` (a label: what they are) on ``keys``, in order; ``None``: only
+        the keys (their kind and source)."""
         base = len(self.note_key)
-        if all_labels:
-            self.label_note.extend(range(base, base + len(keys)))
-            self.label_what.extend(what)
-            self.label_value.extend(values)   # type: ignore[arg-type]
-        else:
-            for i, (w, v) in enumerate(zip(what, values, strict=True)):
-                if v and v not in NOT_A_PERSON:
-                    self.label_note.append(base + i)
-                    self.label_what.append(w)
-                    self.label_value.append(v)
+        for i, (w, v) in enumerate(zip(what or (), values or (), strict=True)):
+            if v and v not in NOT_A_PERSON:
+                self.label_note.append(base + i)
+                self.label_what.append(w)
+                self.label_value.append(v)
         self.note_key.extend(keys)
         self.note_kind.extend([kind] * len(keys))
         self.note_src.extend(srcs)
@@ -375,7 +370,9 @@ def _plain_value(cell: Any) -> bool:
 def _note_postings(ledger: _Ledger, posted: pd.DataFrame) -> None:
     """Step 5 of :func:`resolve_entities` for every posting at once (the same notes and
     merges, in the same order, as one message at a time). A message with one plain ID
-    number and no phone or one plain phone (nearly all) is noted without splitting."""
+    number and no phone or one plain phone (nearly all) is noted without splitting.
+    A posting's values are its keys' own (``idn:X`` is ID number X), which a label would
+    only repeat: the keys are noted without labels."""
     ids = posted["id_numbers"].to_numpy(dtype=object)
     phones = posted["phones"].to_numpy(dtype=object)
     n = len(ids)
@@ -398,23 +395,18 @@ def _note_postings(ledger: _Ledger, posted: pd.DataFrame) -> None:
             pair_phone[i] = row_phones[0]
         n_notes[i] = len(row_ids) + paired
     first = np.cumsum(n_notes) - n_notes   # position of each message's first note
-    keys = np.empty(int(n_notes.sum()), dtype=object)
-    what = np.full(len(keys), "id_numbers", dtype=object)
-    values = np.empty(len(keys), dtype=object)
+    values = np.empty(int(n_notes.sum()), dtype=object)
     values[first[plain]] = ids[plain]
     for i in np.flatnonzero(~plain).tolist():
         values[first[i]:first[i] + len(id_lists[i])] = id_lists[i]
     pairs = np.flatnonzero(pair_phone != None)   # noqa: E711 (elementwise)
     at = first[pairs] + n_notes[pairs] - 1   # the phone: after the message's one ID number
     values[at] = pair_phone[pairs]
-    what[at] = "phones"
-    id_keys = "idn:" + values   # (right where the value is an ID number)
+    keys = "idn:" + values   # (right where the value is an ID number)
     phone_keys = "phone:" + values[at]
-    keys[:] = id_keys
     keys[at] = phone_keys
-    ledger.note_many(keys.tolist(), what.tolist(), values.tolist(), "posted",
-                     srcs[np.repeat(np.arange(n), n_notes)].tolist(), all_labels=True)
-    ledger.merge_many(id_keys[at - 1].tolist(), phone_keys.tolist(),
+    ledger.note_many(keys.tolist(), None, None, "posted", srcs[np.repeat(np.arange(n), n_notes)].tolist())
+    ledger.merge_many(keys[at - 1].tolist(), phone_keys.tolist(),
                       "posted together (ID number and phone in one message)", srcs[pairs].tolist())
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .graph import CaseGraph, is_person_ref, person_ref_mask
+from .graph import CaseGraph, in_set, is_person_ref, person_ref_mask
 from .io._common import map_unique
 from .resolve import _join_runs, _pair_codes, _sorted_unique
 
@@ -220,8 +220,7 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
     posted = [p[7:] for p in in_graph if p not in role and G.nodes[p].get("kind") == "posted"]
     pid_column = cg.persons["person_id"]
     rows = np.flatnonzero(pid_column.isin(posted).to_numpy())
-    hidden = np.fromiter((q in cg.collapsed for q in pid_column.tolist()), dtype=bool, count=len(pid_column)) \
-        if cg.collapsed else np.zeros(len(pid_column), dtype=bool)
+    hidden = in_set(pid_column, cg.collapsed)
     hidden_rows = np.flatnonzero(hidden)
     who, texts = _posters_of_victims(cg, _sorted_unique(np.concatenate([rows, hidden_rows])), label)
     shown = ~hidden[who]

@@ -228,7 +228,8 @@ _CELL_VALUES = (ID_A, ID_B, "13912345678", "13700001111", "138****0611", "4501**
 def test_postings_noted_in_bulk_as_one_message_at_a_time(rows):
     """Step 5 in bulk gives the notes and merges, in order, of one message at a time: its ID
     numbers, then its phone when it has one ID number and one phone (placeholders and
-    masked values never count)."""
+    masked values never count). The keys are noted without labels: a posting's values are
+    the keys' own (idn:X is ID number X)."""
     from crimegraph.resolve import _Ledger, _note_postings, _split
 
     posted = pd.DataFrame({"id_numbers": [";".join(i) for i, _, _ in rows],
@@ -240,9 +241,9 @@ def test_postings_noted_in_bulk_as_one_message_at_a_time(rows):
     for ids_cell, ph_cell, f, n in posted.itertuples(index=False):
         ids, phones, src = _split(ids_cell), _split(ph_cell), f"{f}:{n}"
         for i in ids:
-            one.note(f"idn:{i}", "id_numbers", i, "posted", src)
+            one.note(f"idn:{i}", "id_numbers", None, "posted", src)
         if len(ids) == 1 and len(phones) == 1:
-            one.note(f"phone:{phones[0]}", "phones", phones[0], "posted", src)
+            one.note(f"phone:{phones[0]}", "phones", None, "posted", src)
             one.merge(f"idn:{ids[0]}", f"phone:{phones[0]}",
                       "posted together (ID number and phone in one message)", src)
     for attr in ("note_key", "note_kind", "note_src", "label_note", "label_what", "label_value",
