@@ -8,9 +8,13 @@ disruption/results/{sequential,block}/{meeting,phone_calls}/df_Unweighted_5nrem.
 
 from __future__ import annotations
 
+import importlib.util
+import random
+import sys
 from pathlib import Path
 
 import networkx as nx
+import pandas as pd
 import pytest
 
 import crimegraph as cg
@@ -207,3 +211,107 @@ def test_ours_beats_betweenness_after_recovery(analysis):
     for k in (3, 5):
         assert t.at["ours", f"harm_left_k{k}"] < t.at["betweenness", f"harm_left_k{k}"]
         assert t.at["ours", f"harm_left_k{k}"] <= t.at["min_vertex_cut", f"harm_left_k{k}"]
+
+
+# -------------------------------------------------------------- igraph backend (issue #7)
+needs_igraph = pytest.mark.skipif(importlib.util.find_spec("igraph") is None,
+                                  reason="igraph not installed (pip install crimegraph[fast])")
+
+
+def _weighted(G: nx.Graph, seed: int) -> nx.Graph:
+    """Integer path lengths 1-4 on most edges; every fifth edge has none (counts 1)."""
+    rng = random.Random(seed)
+    for i, (*_, d) in enumerate(G.edges(data=True)):
+        if i % 5:
+            d["w"] = rng.randint(1, 4)
+    return G
+
+
+def _multigraph() -> nx.MultiGraph:
+    M = nx.MultiGraph(nx.gnm_random_graph(40, 70, seed=3))
+    for u, v in list(M.edges())[:15]:
+        M.add_edge(u, v, w=0.5)      # a shorter parallel edge: networkx follows it
+        M.add_edge(u, v)
+    M.add_edge(0, 0)                  # a loop: on no shortest path
+    nx.set_edge_attributes(M, {e: 2 for e in M.edges(keys=True) if "w" not in M.edges[e]}, "w")
+    return M
+
+
+GRAPHS = {
+    "gnm": lambda: nx.gnm_random_graph(120, 300, seed=1),
+    "disconnected": lambda: nx.disjoint_union(nx.gnm_random_graph(30, 50, seed=2), nx.path_graph(6)),
+    "weighted": lambda: _weighted(nx.gnm_random_graph(120, 300, seed=4), 4),
+    "multigraph": _multigraph,
+    "symmetric: cycle": lambda: nx.cycle_graph(12),
+    "symmetric: barbell": lambda: nx.barbell_graph(6, 3),
+    "symmetric: grid": lambda: nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6)),
+    "symmetric: ladder": lambda: nx.circular_ladder_graph(9),
+    "karate": nx.karate_club_graph,
+    "two nodes": lambda: nx.path_graph(2),
+    "one node": lambda: nx.empty_graph(1),
+}
+
+
+@needs_igraph
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_igraph_betweenness_equals_networkx(name):
+    """The same scores, to the last bit after rounding, unweighted and weighted: parallel
+    edges (the shortest counts), loops, missing weights, components, symmetric ties.
+    (Unrounded, the two differ by about 1e-17 on most of these graphs.)"""
+    from crimegraph.disruption import score_nodes
+
+    G = GRAPHS[name]()
+    for weight in (None, "w"):
+        assert score_nodes(G, "betweenness", weight=weight, backend="igraph") == \
+            score_nodes(G, "betweenness", weight=weight)
+
+
+@needs_igraph
+@pytest.mark.parametrize("mode", ["sequential", "block"])
+def test_igraph_backend_same_disruption_curves(mode):
+    graphs = [GRAPHS[n]() for n in ("gnm", "symmetric: grid", "symmetric: ladder", "karate")]
+    if HAVE_DATA:
+        graphs += [load_montagna("meetings"), load_montagna("phonecalls")]
+    for G in graphs:
+        a = simulate_disruption(G, "betweenness", mode=mode, k=10, block_size=5)
+        b = simulate_disruption(G, "betweenness", mode=mode, k=10, block_size=5, backend="igraph")
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+        assert (a.params["backend"], b.params["backend"]) == ("networkx", "igraph")
+    if HAVE_DATA:   # the published curves, with igraph
+        for network in ("meetings", "phonecalls"):
+            table = SEQUENTIAL if mode == "sequential" else BLOCK
+            curve = simulate_disruption(load_montagna(network), "betweenness", mode=mode, k=10, block_size=5,
+                                        backend="igraph")
+            assert curve.frame["lcc_fraction"].tolist() == pytest.approx(table[network]["betweenness"], abs=1e-12)
+
+
+@needs_igraph
+def test_igraph_backend_same_strategy_comparison():
+    a = cg.analyse(cg.read_case(SAMPLE / "case"))
+    pd.testing.assert_frame_equal(compare_strategies(a), compare_strategies(a, backend="igraph"))
+
+
+def test_backend_errors(monkeypatch):
+    from crimegraph.disruption import score_nodes
+    from crimegraph.exceptions import MissingDependencyError
+
+    G = nx.path_graph(4)
+    with pytest.raises(ValueError, match="backend"):
+        simulate_disruption(G, "betweenness", k=0, backend="graph-tool")
+    with pytest.raises(ValueError, match="leave betweenness_k unset"):
+        score_nodes(G, "betweenness", betweenness_k=2, backend="igraph")
+    monkeypatch.setitem(sys.modules, "igraph", None)   # as if not installed
+    with pytest.raises(MissingDependencyError, match=r"crimegraph\[fast\]"):
+        score_nodes(G, "betweenness", backend="igraph")
+    assert score_nodes(G, "degree", backend="igraph") == score_nodes(G, "degree")   # no igraph needed
+
+
+@needs_igraph
+@pytest.mark.parametrize("bad", [0, -1.5, float("nan"), "far"])
+def test_igraph_backend_rejects_unusable_lengths(bad):
+    from crimegraph.disruption import score_nodes
+
+    G = nx.path_graph(4)
+    G.edges[1, 2]["w"] = bad
+    with pytest.raises(ValueError, match="positive finite path lengths"):
+        score_nodes(G, "betweenness", weight="w", backend="igraph")
