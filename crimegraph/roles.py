@@ -216,15 +216,10 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
         role[p], conf[p] = "resale", round(min(0.6 + 0.1 * n + 0.1 * len(bought) + 0.1 * len(talked), 0.95), 2)
 
     # 4. victims, other, unknown (victims left out of a compact graph: in bulk, below)
-    # the posters of every victim, in the graph or collapsed, found at once
     posted = [p[7:] for p in in_graph if p not in role and G.nodes[p].get("kind") == "posted"]
-    pid_column = cg.persons["person_id"]
-    rows = np.flatnonzero(pid_column.isin(posted).to_numpy())
-    hidden = in_set(pid_column, cg.collapsed)
-    hidden_rows = np.flatnonzero(hidden)
-    who, texts = _posters_of_victims(cg, _sorted_unique(np.concatenate([rows, hidden_rows])), label)
-    shown = ~hidden[who]
-    posters_of = dict(zip(pid_column.to_numpy(dtype=object)[who[shown]].tolist(), texts[shown].tolist(), strict=True))
+    rows = np.flatnonzero(cg.persons["person_id"].isin(posted).to_numpy())
+    who, texts = _posters_of_victims(cg, rows, label)
+    posters_of = dict(zip(cg.persons["person_id"].to_numpy(dtype=object)[who].tolist(), texts.tolist(), strict=True))
     for p in in_graph:
         if p in role:
             continue
@@ -257,8 +252,7 @@ def infer_roles(cg: CaseGraph, *, commission_max: float = 100.0, sale_min: float
                            "otp_codes": otps[p], "evidence": "; ".join(evidence[p])} for p in in_graph],
                          columns=columns)
     if cg.collapsed:
-        victims = _collapsed_victims(cg, hidden_rows, who[~shown], texts[~shown])
-        table = pd.concat([table, victims[columns]], ignore_index=True)
+        table = pd.concat([table, _collapsed_victims(cg, label)[columns]], ignore_index=True)
         table = table.iloc[np.argsort(table["person_id"].to_numpy(dtype=object).astype(str), kind="stable")]
         table = table.reset_index(drop=True)
     return RoleResult(table, {"commission_max": commission_max, "sale_min": sale_min})
@@ -397,12 +391,11 @@ def _posters_of_victims(cg: CaseGraph, rows: np.ndarray, label: dict[str, str]) 
     return _join_runs(victim, text[poster_codes], distinct=False, sep=", ")
 
 
-def _collapsed_victims(cg: CaseGraph, rows: np.ndarray, who: np.ndarray, posters: np.ndarray) -> pd.DataFrame:
-    """Role rows of the victims left out of a compact graph (positions ``rows`` in
-    ``cg.persons``): only known from postings, so victims; labelled as the graph would
-    label them (crimegraph.graph._label). ``who, posters``: their rows with posters and
-    the posters' text (:func:`_posters_of_victims`)."""
+def _collapsed_victims(cg: CaseGraph, label: dict[str, str]) -> pd.DataFrame:
+    """Role rows of the victims left out of a compact graph: only known from postings, so
+    victims; labelled as the graph would label them (crimegraph.graph._label)."""
     p = cg.persons
+    rows = np.flatnonzero(in_set(p["person_id"], cg.collapsed))
     pids = p["person_id"].to_numpy(dtype=object)[rows]
     first = np.full(len(rows), "", dtype=object)
     for col in ("aliases", "nicknames", "names"):   # the first non-empty of names, nicknames, aliases
@@ -411,6 +404,7 @@ def _collapsed_victims(cg: CaseGraph, rows: np.ndarray, who: np.ndarray, posters
     many = np.flatnonzero([";" in s for s in first.tolist()])
     first[many] = [s.split(";", 1)[0] for s in first[many].tolist()]
     evidence = np.full(len(rows), "identity posted by ", dtype=object)
+    who, posters = _posters_of_victims(cg, rows, label)
     evidence[np.searchsorted(rows, who)] = "identity posted by " + posters
     return pd.DataFrame({
         "person_id": pids, "label": np.where(first != "", first, pids), "role": "victim",
