@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
+from ._igraph import import_igraph, to_igraph
 from ._validation import check_choice
 from .exceptions import MissingDependencyError, UnsupportedGraphError
 
@@ -142,9 +143,7 @@ def detect_communities(G: nx.Graph, *, weight: str = "weight", resolution: float
         versions["python-louvain"] = getattr(community_louvain, "__version__", "0.16")
     else:
         groups = _igraph_louvain(H, weight, resolution, seed)
-        import igraph
-
-        versions["igraph"] = igraph.__version__
+        versions["igraph"] = import_igraph().__version__
     comms, membership = _canonical(groups)
     q = nx.community.modularity(H, [set(c) for c in comms], weight=weight, resolution=resolution)
     return Partition(comms, membership, float(q), f"louvain/{backend}",
@@ -152,15 +151,10 @@ def detect_communities(G: nx.Graph, *, weight: str = "weight", resolution: float
 
 
 def _igraph_louvain(H: nx.Graph, weight: str, resolution: float, seed: int) -> list[set[str]]:
-    try:
-        import igraph
-    except ImportError as exc:
-        raise MissingDependencyError("backend='igraph' needs igraph: pip install crimegraph[fast]") from exc
     import random
 
-    nodes = list(H.nodes())
-    index = {n: i for i, n in enumerate(nodes)}
-    g = igraph.Graph(n=len(nodes), edges=[(index[u], index[v]) for u, v in H.edges()])
+    igraph = import_igraph()
+    g, nodes = to_igraph(H)
     g.es["weight"] = [d[weight] for _, _, d in H.edges(data=True)]
     igraph.set_random_number_generator(random.Random(seed))
     try:

@@ -53,8 +53,9 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
+from ._igraph import to_igraph
 from ._validation import check_choice, check_positive_int
-from .exceptions import MissingDependencyError, UnsupportedGraphError
+from .exceptions import UnsupportedGraphError
 
 __all__ = ["STRATEGIES", "BACKENDS", "DisruptionCurve", "simulate_disruption", "collective_influence", "score_nodes"]
 
@@ -143,13 +144,7 @@ def score_nodes(G: nx.Graph, strategy: str | Scorer, *, weight: str | None = Non
 
 def _igraph_betweenness(G: nx.Graph, weight: str | None) -> dict[Hashable, float]:
     """``nx.betweenness_centrality(G, weight=weight)`` (normalised, exact) computed by igraph."""
-    try:
-        import igraph
-    except ImportError as exc:
-        raise MissingDependencyError("backend='igraph' needs igraph: pip install crimegraph[fast]") from exc
-    nodes = list(G)
-    index = {n: i for i, n in enumerate(nodes)}
-    g = igraph.Graph(n=len(nodes), edges=[(index[u], index[v]) for u, v in G.edges()])
+    g, nodes = to_igraph(G)
     if weight is not None:
         lengths = [d.get(weight, 1) for *_, d in G.edges(data=True)]
         bad = next((x for x in lengths if not (isinstance(x, numbers.Real) and 0 < x < math.inf)), None)

@@ -250,7 +250,7 @@ def read_memotrace(path_or_buffer: PathOrBuffer, *, source_name: str | None = No
                 ok.append(k)
         kept, kept_lines = [rows[k] for k in ok], [lines[k] for k in ok]
     column = _Columns(kept)
-    is_group = cid.endswith("@chatroom")
+    is_group = _is_group_chat(cid)
     mtype = map_unique(column(idx.get("Type")), lambda v: _MT_TYPES.get(clean(v) or "", "other"))
     from_owner = map_unique(column(idx.get("IsSender")), lambda v: (clean(v) or "0") == "1")
     sender = clean_column(column(idx.get("Sender")))
@@ -334,7 +334,7 @@ def read_pywxdump(path_or_buffer: PathOrBuffer, *, source_name: str | None = Non
     sender: list[str | None] = []
     for r, t, own, mt in zip(room, talker, from_owner, mtype, strict=True):
         snd = None if (own or t in (None, "未知") or mt == "system") else t
-        if snd is None and not own and mt != "system" and not r.endswith("@chatroom"):   # type: ignore[union-attr]
+        if snd is None and not own and mt != "system" and not _is_group_chat(r):
             snd = r
         sender.append(snd)
     n = len(kept)
