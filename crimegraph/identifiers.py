@@ -32,7 +32,10 @@ import datetime as _dt
 import functools
 import operator
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, compress
+from typing import Any
 
 from .exceptions import InvalidIdentifierError
 
@@ -52,6 +55,7 @@ __all__ = [
     "normalize_bank_card",
     "extract_otp_codes",
     "extract_identifiers",
+    "find_identifiers_many",
     "mask_id_number",
     "mask_phone",
     "mask_bank_card",
@@ -376,7 +380,7 @@ _OTP_KEYWORDS = re.compile(
 )
 _SMS_BRACKET = re.compile(r"【[^】]{1,12}】")
 _OTP_CANDIDATE = re.compile(r"(?<![0-9A-Za-z_.*¥￥$])(\d{4,6})(?![0-9A-Za-z_.*%])")
-_OTP_NOT_AFTER = re.compile(r"^\s*(?:元|块|分钟|秒|小时|天|年|月|日|号|个|笔|条|人|岁|次|万)")
+_OTP_NOT_AFTER = re.compile(r"\s*(?:元|块|分钟|秒|小时|天|年|月|日|号|个|笔|条|人|岁|次|万)")
 _OTP_WINDOW = 24
 
 
@@ -413,18 +417,19 @@ def extract_otp_codes(text: object) -> tuple[str, ...]:
     brackets = _SMS_BRACKET.search(s)
     if not keywords and not brackets:
         return ()
+    sms = brackets is not None and not keywords
     out: list[str] = []
     for m in _OTP_CANDIDATE.finditer(s):
-        if _OTP_NOT_AFTER.match(s[m.end():]):
+        start, end = m.span()
+        if _OTP_NOT_AFTER.match(s, end):
             continue
-        near = any(
-            (m.start() - ke <= _OTP_WINDOW and m.start() >= ke)
-            or (ks - m.end() <= _OTP_WINDOW and ks >= m.end())
-            for ks, ke in keywords
-        )
-        if near or (brackets is not None and brackets.start() < m.start() and not keywords):
-            if m.group(1) not in out:
-                out.append(m.group(1))
+        near = sms and brackets.start() < start   # type: ignore[union-attr]
+        for ks, ke in keywords:
+            if ke <= start <= ke + _OTP_WINDOW or end <= ks <= end + _OTP_WINDOW:
+                near = True
+                break
+        if near and m.group(1) not in out:
+            out.append(m.group(1))
     return tuple(out)
 
 
@@ -544,46 +549,226 @@ def _find_identifiers(s: str) -> _Found | None:
     phones: list[str] = []
     lands: list[str] = []
     cards: list[str] = []
-    buckets = {"id": ids, "invalid_id": bad, "phone": phones, "card": cards}
-    for m in _SPAN_RE.finditer(s):
-        span = m.group(1)
-        if span.isdigit() and span[0] != "0":   # the common case: one plain run of digits
-            hit = _classify_compact(span, False)   # (one group: always a grouping we accept)
-            if hit is not None:
-                bucket = buckets[hit[0]]
-                if hit[1] not in bucket:
-                    bucket.append(hit[1])
-            continue
-        land = normalize_phone(span) if span.startswith("0") and not span.startswith("00") else None
-        if land is not None and "-" in land:
-            if land not in lands:
-                lands.append(land)
-            continue
-        body = _CC_PREFIX.sub("", span)
-        had_cc = body != span
-        groups = [g for g in _GROUP_SEP.split(body.lstrip("+")) if g]
-        compact = "".join(groups)
-        if had_cc:
-            if _MOBILE_RE.match(compact) and _groups_ok(groups) and compact not in phones:
-                phones.append(compact)
-            continue
-        hit = _classify_compact(compact, len(groups) > 1) if _groups_ok(groups) else None
-        if hit is not None:
-            bucket = buckets[hit[0]]
-            if hit[1] not in bucket:
-                bucket.append(hit[1])
-            continue
-        if len(groups) > 1:
-            for g in groups:
-                hit = _classify_compact(g, False)
-                if hit is not None:
-                    bucket = buckets[hit[0]]
-                    if hit[1] not in bucket:
-                        bucket.append(hit[1])
+    buckets = {"id": ids, "invalid_id": bad, "phone": phones, "land": lands, "card": cards}
+    for span in _SPAN_RE.findall(s):
+        for kind, value in _span_hits(span):
+            bucket = buckets[kind]
+            if value not in bucket:
+                bucket.append(value)
     otps = extract_otp_codes(s)
     if not (ids or bad or phones or lands or cards or otps):
         return None
     return ids, bad, phones, lands, cards, otps
+
+
+def _span_hits(span: str) -> list[tuple[str, str]]:
+    """``(kind, value)`` of each identifier in one span of :data:`_SPAN_RE`, in order (kinds:
+    ``id``, ``invalid_id``, ``phone``, ``land``, ``card``): a landline, a ``+86`` mobile, a
+    grouping read as one number, or else each group on its own."""
+    if span.isdigit() and span[0] != "0":
+        hit = _classify_compact(span, False)
+        return [] if hit is None else [hit]
+    land = normalize_phone(span) if span.startswith("0") and not span.startswith("00") else None
+    if land is not None and "-" in land:
+        return [("land", land)]
+    body = _CC_PREFIX.sub("", span)
+    groups = [g for g in _GROUP_SEP.split(body.lstrip("+")) if g]
+    compact = "".join(groups)
+    if body != span:   # a country code: only a mobile
+        return [("phone", compact)] if _MOBILE_RE.match(compact) and _groups_ok(groups) else []
+    hit = _classify_compact(compact, len(groups) > 1) if _groups_ok(groups) else None
+    if hit is not None:
+        return [hit]
+    if len(groups) > 1:
+        return [h for h in (_classify_compact(g, False) for g in groups) if h is not None]
+    return []
+
+
+#: Kinds of :func:`_span_hits`, in the column order of :func:`find_identifiers_many`.
+_KINDS = ("id", "invalid_id", "phone", "land", "card")
+_KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
+
+
+def find_identifiers_many(texts: Sequence[str]) -> list[list[str]]:
+    """:func:`extract_identifiers` of many texts at once, as ``;``-joined columns.
+
+    Parameters
+    ----------
+    texts : sequence of str
+
+    Returns
+    -------
+    list of six lists of str
+        ID numbers, invalid ID numbers, phones, landlines, bank cards and OTP codes
+        of each text, each kind's values joined with ``;`` in the order of
+        :func:`extract_identifiers` (``""`` where there are none).
+
+    Notes
+    -----
+    The same values as calling :func:`extract_identifiers` on each text, found
+    faster on big inputs: the spans are matched text by text, but the plain digit
+    runs and simple groupings (nearly all of them in chat exports) are classified
+    together with numpy, by length; the rest one by one as before.
+
+    Examples
+    --------
+    >>> ids, bad, phones, lands, cards, otps = find_identifiers_many(
+    ...     ["王秀英 450103195502141219 手机138 0013 8000", "验证码 482913", "你好"])
+    >>> ids, phones, otps
+    (['450103195502141219', '', ''], ['13800138000', '', ''], ['', '482913', ''])
+    """
+    import numpy as np
+
+    texts = list(texts)
+    n = len(texts)
+    spans = [_SPAN_RE.findall(s) if _FOUR_DIGITS.search(s) else () for s in texts]
+    flat = list(chain.from_iterable(spans))
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.fromiter(map(len, spans), dtype=np.int64, count=n))
+    digits, owner, grouped, kind, value = _atoms(flat, owner)
+    _classify_atoms(digits, grouped, kind, value)
+    columns = [_join_by_text(owner[kind == k], value[kind == k], n) for k in range(len(_KINDS))]
+    otps = [""] * n
+    for t in compress(range(n), map(_may_have_otp_context, texts)):
+        codes = extract_otp_codes(texts[t])
+        if codes:
+            otps[t] = ";".join(codes)
+    return [*columns, otps]
+
+
+#: A span that is one run of ASCII digits not led by 0, maybe ended by an ID check letter.
+_SIMPLE_SPAN = re.compile(r"[1-9][0-9]*[Xx]?")
+#: A span of ASCII digit groups not led by 0 grouped as one number (see :func:`_groups_ok`;
+#: a country code 86 is a group too short), and one that is not (nor led by 86 and a separator).
+_GROUPED_SPAN = re.compile(r"[1-9][0-9]{2,3}(?:[ -][0-9]{3,4})*[ -](?:[0-9]{1,4}|[0-9]{1,3}[Xx])")
+_SPLIT_SPAN = re.compile(r"(?!86[ -])[1-9][0-9 -]*[Xx]?")
+
+
+def _atoms(spans: list[str], owner: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """What :func:`_classify_atoms` classifies, in output order: a span gives its digits
+    (nearly always), or those of each of its groups, or its hits found one by one
+    (:func:`_span_hits`). Returns the atoms' digit strings (``""`` for a hit found already),
+    their texts (``owner`` of their span), whether each was written in groups, and the
+    kind codes and values found already (-1 for the others)."""
+    import numpy as np
+
+    simple = np.fromiter(map(bool, map(_SIMPLE_SPAN.fullmatch, spans)), dtype=bool, count=len(spans))
+    other = np.flatnonzero(~simple).tolist()
+    parts: list[tuple[str, ...]] = []   # each other span's atoms
+    known: dict[tuple[int, int], tuple[str, str]] = {}   # (other span, atom) -> hit
+    grouped_at: list[tuple[int, int]] = []
+    for j, i in enumerate(other):
+        span = spans[i]
+        if _GROUPED_SPAN.fullmatch(span):   # (each group alone is then too short to be anything)
+            parts.append((span.replace("-", "").replace(" ", ""),))
+            grouped_at.append((j, 0))
+        elif _SPLIT_SPAN.fullmatch(span):
+            parts.append(tuple(span.replace("-", " ").split(" ")))
+        else:   # country codes, leading zeros, other separators
+            hits = _span_hits(span)
+            parts.append(("",) * len(hits))
+            known.update(((j, a), hit) for a, hit in enumerate(hits))
+    per_span = np.ones(len(spans), dtype=np.int64)
+    per_span[other] = [len(p) for p in parts]
+    start = np.cumsum(per_span) - per_span
+    m = int(per_span.sum())
+    digits = np.empty(m, dtype=object)
+    digits[start[simple]] = np.array(spans, dtype=object)[simple] if spans else []
+    for i, p in zip(other, parts, strict=True):
+        digits[start[i]:start[i] + len(p)] = p
+    at = start[other] if other else np.zeros(0, dtype=np.int64)
+    grouped = np.zeros(m, dtype=bool)
+    grouped[[int(at[j]) + a for j, a in grouped_at]] = True
+    kind = np.full(m, -1, dtype=np.int8)
+    value = np.empty(m, dtype=object)
+    for (j, a), (k, v) in known.items():
+        kind[at[j] + a], value[at[j] + a] = _KIND_CODE[k], v
+    return digits, np.repeat(owner, per_span), grouped, kind, value
+
+
+def _classify_atoms(digits: Any, grouped: Any, kind: Any, value: Any) -> None:
+    """:func:`_classify_compact` of each atom of :func:`_atoms`, vectorised by length: sets
+    its kind code (index in :data:`_KINDS`; left at -1 for none) and value."""
+    import numpy as np
+
+    lengths = np.fromiter(map(len, digits), dtype=np.int64, count=len(digits))
+    for length in (11, 13, 15, 16, 17, 18, 19):
+        idx = np.flatnonzero(lengths == length)
+        if not len(idx):
+            continue
+        part = digits[idx].tolist()
+        if length == 15:   # legacy ID numbers: rare, one by one
+            for i, a in zip(idx.tolist(), part, strict=True):
+                hit = _classify_compact(a, bool(grouped[i]))
+                if hit is not None:
+                    kind[i], value[i] = _KIND_CODE[hit[0]], hit[1]
+            continue
+        raw = np.frombuffer("".join(part).encode("ascii"), dtype=np.uint8).reshape(len(part), length)
+        last_x = (raw[:, -1] == ord("X")) | (raw[:, -1] == ord("x"))
+        d = raw.astype(np.int64) - ord("0")
+        plain = ~last_x
+        k = np.full(len(part), -1, dtype=np.int8)
+        vals = digits[idx]
+        if length == 11:
+            k[plain & (d[:, 0] == 1) & (d[:, 1] >= 3)] = _KIND_CODE["phone"]
+        elif length == 13:
+            ok = plain & (d[:, 0] == 8) & (d[:, 1] == 6) & (d[:, 2] == 1) & (d[:, 3] >= 3)
+            k[ok] = _KIND_CODE["phone"]
+            vals[ok] = [t[2:] for t in compress(part, ok)]
+        else:
+            valid_id = np.zeros(len(part), dtype=bool)
+            if length == 18:
+                d[last_x, 17] = 10
+                valid_id, plausible = _id18_checks(d)
+                alone = ~grouped[idx]
+                k[alone & plausible] = _KIND_CODE["invalid_id"]
+                k[alone & valid_id] = _KIND_CODE["id"]
+                upper = alone & plausible & (raw[:, -1] == ord("x"))
+                vals[upper] = [t[:17] + "X" for t in compress(part, upper)]
+            card = (k == -1) & plain & ~valid_id
+            card[card] = _luhn_many(d[card])
+            k[card] = _KIND_CODE["card"]
+        kind[idx], value[idx] = k, vals
+
+
+def _id18_checks(d: Any) -> tuple[Any, Any]:
+    """For rows of 18 digits (an X as 10, last only): valid ID numbers, and those with a
+    known province and a real birth date (invalid ones are flagged, see :func:`_classify_compact`)."""
+    import numpy as np
+
+    province = np.isin(d[:, 0] * 10 + d[:, 1], list(_PROVINCES))
+    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+    month = d[:, 10] * 10 + d[:, 11]
+    day = d[:, 12] * 10 + d[:, 13]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)]
+    month_days = month_days + ((month == 2) & leap)
+    plausible = (province & (year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12)
+                 & (day >= 1) & (day <= month_days))
+    check = (d[:, :17] @ np.array(_ID_WEIGHTS)) % 11
+    expected = np.array([ord(c) - ord("0") if c.isdigit() else 10 for c in _ID_CHECK])[check]
+    return plausible & (expected == d[:, 17]), plausible
+
+
+def _luhn_many(d: Any) -> Any:
+    """:func:`luhn_valid` of each row of digits."""
+    doubled = d[:, ::-1].copy()
+    odd = doubled[:, 1::2] * 2
+    doubled[:, 1::2] = odd - 9 * (odd > 9)
+    return doubled.sum(axis=1) % 10 == 0
+
+
+def _join_by_text(owner: Any, values: Any, n: int) -> list[str]:
+    """``;``-joined distinct values of each of ``n`` texts, in order (``owner``: each value's
+    text, in order)."""
+    import numpy as np
+
+    out = np.full(n, "", dtype=object)
+    if len(owner):
+        alone = np.bincount(owner, minlength=n)[owner] == 1   # (nearly all: one value per text)
+        out[owner[alone]] = values[alone]
+        for t, v in dict.fromkeys(zip(owner[~alone].tolist(), values[~alone].tolist(), strict=True)):
+            out[t] = v if not out[t] else f"{out[t]};{v}"
+    return out.tolist()   # type: ignore[no-any-return]
 
 
 _NOTHING = Extracted()

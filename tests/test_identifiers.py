@@ -201,6 +201,9 @@ def test_luhn_check_digit_property(partial):
         ("验证码 1234567", ()),              # 7 digits
         ("验证码 ****56", ()),
         ("老板 482913", ()),                 # no code context
+        ("8306【美团】4829", ("4829",)),      # without a keyword: only after the bracket
+        ("验证码如下" + "，" * 30 + "校验码 5678", ("5678",)),   # near the second keyword only
+        ("5678 是校验码，验证码 5678", ("5678",)),               # before a keyword; once
         (None, ()),
     ],
 )
@@ -371,10 +374,92 @@ def test_birth_dates_are_the_dates_birth_date_accepts():
 
 def test_extracted_columns_follow_their_names():
     from crimegraph.identifiers import extract_identifiers
-    from crimegraph.io.chats import _EXTRACTED, _extract_cached
+    from crimegraph.io.chats import _EXTRACTED, _extract
 
     text = ("李桂兰 450103195502141219 13912345678 卡号 6222021234567890128 验证码 482913 "
             "错号 450103195502141218")
     e = extract_identifiers(text)
     assert all(getattr(e, c) for c in _EXTRACTED)
-    assert _extract_cached(text) == tuple(";".join(getattr(e, c)) for c in _EXTRACTED)
+    assert _extract([text], ["text"]) == [tuple(";".join(getattr(e, c)) for c in _EXTRACTED)]
+
+
+# ------------------------------------------------------------- many texts at once
+_FIELDS = ("id_numbers", "invalid_id_numbers", "phones", "landlines", "bank_cards", "otp_codes")
+
+
+def _one_by_one(texts: list[str]) -> list[list[str]]:
+    found = [extract_identifiers(t) for t in texts]
+    return [[";".join(getattr(e, f)) for e in found] for f in _FIELDS]
+
+
+def _id_with_check(body17: str) -> str:
+    return body17 + id_check_digit(body17)
+
+
+_IDS = [VALID_ID, VALID_ID_X, VALID_ID_X.lower(), "450103195502141218", "990103195502141219",
+        "450103195513141219", "440524188001010014", _id_with_check("45010320000229123"),
+        _id_with_check("45010319000229123"), "450103550214121", "450103551314121"]
+#: A valid ID number that also passes the Luhn check: in groups, neither an ID nor a card.
+ID_LUHN = "450103195502100150"
+_GROUPED = ["138 0013 8000", "138-0013-8000", "138 00 138 000", "86 138 0013 8000", "86-138-0013-8000",
+            "4501 0319 5502 1000 15 0", "4501 0319 5502 1001 50", "6222 0212 3456 7890 128", "8306【美团】4829"]
+_TOKENS = [*_IDS, ID_LUHN, *_GROUPED, "13800138000", "8613800138000", "19912345678", "12345678901", VALID_CARD,
+           "6222021234567890124", "4111111111111111", "41111111111111111", "0771-2000303", "010 62345678",
+           "0086", "+86", "86", "0", "00", "验证码", "【美团】", "code", "CODE", "元", "分钟", "x", "X", "a", "_",
+           "*", "＊", "，", "。", "\n", "１３８", "٣"]
+_SEPS = ["", "", " ", "-", "\u00a0", "  ", "，"]
+
+
+@st.composite
+def _texts(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.one_of(st.sampled_from(_TOKENS), st.text("0123456789", min_size=1, max_size=20),
+                                    st.sampled_from(_SEPS)), max_size=12))
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_texts(), max_size=8))
+def test_find_identifiers_many_is_extract_identifiers_on_each(texts):
+    from crimegraph.identifiers import find_identifiers_many
+
+    assert find_identifiers_many(texts) == _one_by_one(texts)
+
+
+@pytest.mark.parametrize("text", [
+    f"{VALID_ID} 13800138000",             # one span of two numbers: each group alone
+    "电话 138 0013 8000 / 138-0013-8000",    # one number written in groups, twice: once
+    "4501 0319 5502 1412 19",              # a valid ID in groups: neither an ID nor a card
+    "4501 0319 5502 1001 50 4501-0319-5502-1001-50",   # ... even when it passes the Luhn check
+    f"{ID_LUHN} 13800138000",              # ... but a valid ID written alone
+    "138 00 138 000 / 13 800 138 000",     # not a grouping read as one number
+    "86 138 0013 8000 / 86-13800138000",   # a country code without its +
+    "8306【美团】 / 【美团】4829",            # an SMS code after the bracket only
+    "6222 0212 3456 7890 128",             # a card in groups
+    "11010519491231002x 13800138000",      # the check letter upper-cased
+    "450103550214121",                     # a legacy 15-digit ID upgraded
+    "+86 138 0013 8000，0086-13800138001，86 13800138002",
+    "座机 0771-2000303 010\u00a062345678",
+    f"{VALID_ID}，{VALID_ID}，13800138000，13800138000",   # repeats in one message: once
+    "450103195502141218 450103195513141219",             # a bad check digit; a bad birth date
+    "【美团】8306（登录验证码），5分钟内有效", "你好", "",
+])
+def test_find_identifiers_many_cases(text):
+    from crimegraph.identifiers import find_identifiers_many
+
+    texts = [text, "无", text]
+    assert find_identifiers_many(texts) == _one_by_one(texts)
+
+
+def test_chat_extraction_cache_is_emptied_when_full(monkeypatch):
+    from crimegraph.io import chats
+
+    monkeypatch.setattr(chats, "_SEEN", {})
+    monkeypatch.setattr(chats, "_SEEN_MAX", 3)
+    texts = [f"客户{i} 1380013800{i}" for i in range(5)]
+    expect = [tuple(";".join(getattr(extract_identifiers(t), f)) for f in
+                    ("id_numbers", "invalid_id_numbers", "phones", "bank_cards", "otp_codes")) for t in texts]
+    assert chats._extract(texts[:2], ["text"] * 2) == expect[:2]
+    assert len(chats._SEEN) == 2
+    assert chats._extract(texts, ["text", "system", "text", "text", "text"]) == [
+        expect[0], chats._NONE_FOUND, *expect[2:]]
+    assert set(chats._SEEN) == {texts[0], *texts[2:]}   # emptied, then the texts of this call

@@ -232,7 +232,7 @@ def _tasks(root: Path, files: list[Path]) -> list[list[int]]:
     """Files (by position) to read together in one worker, biggest task first.
 
     The exports of one group chat from several phones go to the same worker, so
-    each message's identifiers are extracted once (see ``chats._extract_cached``);
+    each message's identifiers are extracted once (see ``chats._extract``);
     other files go in runs of four.
     """
     by_chat: dict[str, list[int]] = defaultdict(list)

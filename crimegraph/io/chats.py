@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from itertools import compress
 from operator import itemgetter
 from pathlib import PurePath
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import FormatError
-from ..identifiers import _find_identifiers
+from ..identifiers import find_identifiers_many
 from ..schema import MESSAGE_COLUMNS
 from ._common import (
     FileReport,
@@ -82,16 +81,26 @@ _EXTRACTED = ("id_numbers", "invalid_id_numbers", "phones", "bank_cards", "otp_c
 _NONE_FOUND = ("",) * len(_EXTRACTED)
 
 
-@lru_cache(maxsize=200_000)
-def _extract_cached(content: str) -> tuple[str, ...]:
-    """The ``;``-joined identifiers of :data:`_EXTRACTED` in ``content``; the same message
-    exported from several phones is extracted once (``read_case`` reads a chat's exports
-    in one process)."""
-    found = _find_identifiers(content)   # (extract_identifiers' lists, no Extracted made)
-    if found is None:
-        return _NONE_FOUND
-    ids, bad, phones, _lands, cards, otps = found
-    return ";".join(ids), ";".join(bad), ";".join(phones), ";".join(cards), ";".join(otps)   # (_EXTRACTED)
+#: Identifiers found per message text in this process (see :func:`_extract`); emptied when
+#: it reaches :data:`_SEEN_MAX` texts.
+_SEEN: dict[str, tuple[str, ...]] = {}
+_SEEN_MAX = 200_000
+
+
+def _extract(contents: list[str | None], types: list[str]) -> list[tuple[str, ...]]:
+    """The ``;``-joined identifiers of :data:`_EXTRACTED` in each message (none in system
+    messages). The same message exported from several phones is extracted once (``read_case``
+    reads a chat's exports in one process); the new texts all at once
+    (:func:`crimegraph.identifiers.find_identifiers_many`)."""
+    texts = [c if c and t != "system" else "" for c, t in zip(contents, types, strict=True)]
+    new = [c for c in dict.fromkeys(texts) if c and c not in _SEEN]
+    if len(_SEEN) + len(new) > _SEEN_MAX:
+        _SEEN.clear()
+        new = [c for c in dict.fromkeys(texts) if c]
+    if new:
+        ids, bad, phones, _lands, cards, otps = find_identifiers_many(new)
+        _SEEN.update(zip(new, zip(ids, bad, phones, cards, otps, strict=True), strict=True))   # (_EXTRACTED)
+    return [_SEEN[c] if c else _NONE_FOUND for c in texts]
 
 
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
@@ -173,8 +182,7 @@ def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str
     report.accepted = len(df)
     content = _text(df["content"])
     df["content"] = pd.Series(content, dtype=object)
-    ext = [_extract_cached(c) if c and t != "system" else _NONE_FOUND
-           for c, t in zip(content, df["msg_type"].tolist(), strict=True)]
+    ext = _extract(content, df["msg_type"].tolist())
     found = list(zip(*ext, strict=True)) or [()] * len(_EXTRACTED)   # no rows left: empty columns
     for col, values in zip(_EXTRACTED, found, strict=True):
         df[col] = pd.Series(values, dtype=object)
