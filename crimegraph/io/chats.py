@@ -82,7 +82,7 @@ _NONE_FOUND = ("",) * len(_EXTRACTED)
 
 
 #: Identifiers found per message text in this process (see :func:`_extract`); emptied when
-#: it reaches :data:`_SEEN_MAX` texts.
+#: it would pass :data:`_SEEN_MAX` texts.
 _SEEN: dict[str, tuple[str, ...]] = {}
 _SEEN_MAX = 200_000
 
@@ -93,14 +93,16 @@ def _extract(contents: list[str | None], types: list[str]) -> list[tuple[str, ..
     reads a chat's exports in one process); the new texts all at once
     (:func:`crimegraph.identifiers.find_identifiers_many`)."""
     texts = [c if c and t != "system" else "" for c, t in zip(contents, types, strict=True)]
-    new = [c for c in dict.fromkeys(texts) if c and c not in _SEEN]
-    if len(_SEEN) + len(new) > _SEEN_MAX:
-        _SEEN.clear()
-        new = [c for c in dict.fromkeys(texts) if c]
+    found = {c: _SEEN.get(c) for c in texts if c}   # (this call's own table: another thread
+    new = [c for c, hit in found.items() if hit is None]   # may empty the cache meanwhile)
     if new:
         ids, bad, phones, _lands, cards, otps = find_identifiers_many(new)
-        _SEEN.update(zip(new, zip(ids, bad, phones, cards, otps, strict=True), strict=True))   # (_EXTRACTED)
-    return [_SEEN[c] if c else _NONE_FOUND for c in texts]
+        fresh = dict(zip(new, zip(ids, bad, phones, cards, otps, strict=True), strict=True))   # (_EXTRACTED)
+        found.update(fresh)
+        if len(_SEEN) + len(fresh) > _SEEN_MAX:
+            _SEEN.clear()
+        _SEEN.update(fresh)
+    return [found[c] if c else _NONE_FOUND for c in texts]   # type: ignore[misc]
 
 
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
