@@ -1,9 +1,15 @@
 """Worker processes for the big-case paths (reading files, writing large tables).
 
-Only ``fork`` is used: children see the parent's data without pickling it, so a
-table is never copied through a pipe to be worked on. Where ``fork`` is not
-available or not safe (Windows, macOS), everything runs in one process; the
-result is the same either way.
+Children are forked: they see the parent's data without pickling it, so a table
+is never copied through a pipe to be worked on. Where ``fork`` is not available
+or not safe (Windows, macOS), everything runs in one process; the result is the
+same either way.
+
+A forked child keeps every page of its parent that the parent rewrites while it
+runs (a Python process rewrites the objects it only reads, by counting references):
+next to a parent of gigabytes, a child that lives for seconds costs up to the
+parent's size again. Work on a small input (the case graph's files) therefore goes
+to a new interpreter instead (:func:`start_fresh`), its input pickled to it.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import contextlib
 import functools
 import multiprocessing as mp
 import os
+import pickle
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Forked", "fork_processes", "fork_context", "run_forked", "start_forked"]
+__all__ = ["Forked", "Fresh", "fork_processes", "fork_context", "run_forked", "start_forked", "start_fresh"]
 
 T = TypeVar("T")
 
@@ -80,6 +89,11 @@ class Forked(Generic[T]):
         self._proc.start()
         send.close()
 
+    def wait(self) -> None:
+        """Wait for the call to end (its outcome is kept for :meth:`result`)."""
+        with contextlib.suppress(Exception):
+            self.result()
+
     def result(self) -> T:
         """Wait for the call; its return value, or its exception raised here."""
         if self._outcome is None:
@@ -141,3 +155,73 @@ def start_forked(call: Callable[[], T], *, here: bool = False) -> Forked[T]:
         value = job.result()
     """
     return Forked(call, here=here)
+
+
+class Fresh(Forked[T]):
+    """A call running in a new Python interpreter while this process goes on (see
+    :func:`start_fresh`)."""
+
+    def __init__(self, call: Callable[[], T], *, here: bool = False) -> None:
+        self._proc = None
+        self._outcome = None
+        if here or fork_processes() <= 1:   # where nothing is forked, nothing is started either
+            self._outcome = _outcome(call)
+            return
+        fd, self._path = tempfile.mkstemp(prefix="crimegraph-call-", suffix=".pickle")
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # (crimegraph, importable there too)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))}
+        try:
+            with os.fdopen(fd, "wb") as fh:   # (the call in a file: no waiting for the child to read it)
+                pickle.dump(call, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from crimegraph._parallel import _fresh_main; "
+                 "_fresh_main(sys.argv[1])", self._path], env=env, stdin=subprocess.DEVNULL)
+        except BaseException:   # (an unpicklable call included: no file left behind)
+            os.unlink(self._path)
+            raise
+
+    def result(self) -> T:
+        """Wait for the call; its return value, or its exception raised here."""
+        if self._outcome is None:
+            code = self._proc.wait()
+            try:
+                with open(self._path + ".out", "rb") as fh:
+                    self._outcome = pickle.load(fh)
+            except (OSError, EOFError, pickle.UnpicklingError):   # killed, out of memory, no Python
+                self._outcome = (False, RuntimeError(
+                    f"a background process of crimegraph stopped (exit code {code})"))
+            finally:
+                for path in (self._path, self._path + ".out", self._path + ".out.tmp"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value   # type: ignore[no-any-return]
+
+
+def start_fresh(call: Callable[[], T], *, here: bool = False) -> Fresh[T]:
+    """Start ``call()`` in a new Python interpreter and return at once; ``.result()``
+    waits for it (as :func:`start_forked`).
+
+    ``call`` is pickled to the child, its outcome pickled back: for calls on small
+    inputs from a big process (see the module's docstring). Started where ``fork``
+    is available (the big-case paths), else run here at once.
+    """
+    return Fresh(call, here=here)
+
+
+def _fresh_main(path: str) -> None:
+    """The new interpreter's side of :class:`Fresh`: run the call in ``path``, write its
+    outcome beside it."""
+    with open(path, "rb") as fh:
+        call = pickle.load(fh)
+    outcome = _outcome(call)
+    try:
+        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:   # an unpicklable result or exception: say what it was
+        data = pickle.dumps((False, RuntimeError(f"background call failed: {outcome[1]!r} ({exc})")))
+    with open(path + ".out.tmp", "wb") as fh:
+        fh.write(data)
+    os.replace(path + ".out.tmp", path + ".out")   # (all of it or nothing)
+

@@ -25,9 +25,9 @@ __all__ = ["STAGES", "ReportResult", "write_report"]
 #: Stages of :func:`write_report`, in order.
 STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "money", "targets", "tables",
           "map", "briefing", "exports")
-#: Cases with this many transfers and messages have their evidence tables and graph files
-#: written, and their briefing made, by forked children while this process goes on (where
-#: ``fork`` is available).
+#: Cases with this many transfers and messages have their evidence tables, victims table and
+#: graph files written, and their briefing made, by child processes while this process goes
+#: on (where ``fork`` is available; see :func:`write_report`).
 BACKGROUND_ROWS = 200_000
 #: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written side by
 #: side by forked children in the exports stage (where ``fork`` is available).
@@ -93,10 +93,12 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     On a case of :data:`BACKGROUND_ROWS` transfers and messages or more (on Linux),
     ``transfers.csv``, ``messages.csv``, ``rejects.csv`` and ``load_report.csv`` are
     written by a forked child while this process analyses; the tables stage waits
-    for it and raises its error. On such a case a second child writes
-    ``graph.graphml`` and ``graph.gexf`` from the tables stage on (the exports stage
-    waits for it), and a third makes the briefing while this process draws the map
-    (the briefing stage waits for it and writes it). The files are the same either way.
+    for it and raises its error. On such a case a new interpreter writes
+    ``graph.graphml`` and ``graph.gexf`` from the build on (the exports stage waits
+    for it), and, from the tables stage on, a second forked child writes
+    ``victims.csv`` and makes the briefing while this process writes the other
+    tables and draws the map (the briefing stage waits for it and writes the
+    briefing). The files are the same either way.
 
     Examples
     --------
@@ -108,7 +110,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     """
     from ._fileio import atomic_write_text
     from ._memory import release_free_memory
-    from ._parallel import Forked, fork_processes, run_forked, start_forked
+    from ._parallel import Forked, fork_processes, run_forked, start_forked, start_fresh
     from .analysis import Analysis
     from .community import detect_communities
     from .export import write_gexf, write_graphml, write_neo4j
@@ -124,7 +126,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     result = ReportResult(None, None)
     bar = _stage_bar(progress)
     background: Forked[list[Path]] | None = None   # the evidence tables (see Notes)
-    briefing: Forked[str] | None = None   # briefing.html's text (see Notes)
+    side: Forked[str] | None = None   # victims.csv written, then briefing.html's text (see Notes)
     xml: Forked[list[Path]] | None = None   # GraphML and GEXF (see Notes)
 
     own_freeze = gc.get_freeze_count() == 0
@@ -161,6 +163,14 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             background = start_forked(write_evidence)
         res = stage("resolve", lambda: resolve_entities(case_))
         cg = stage("build", lambda: build_graph(case_, res, detail=detail))
+        # The graph files depend on the graph alone, which nothing changes after the build: on
+        # a big case a new interpreter writes GraphML and GEXF on the core the analytics leave
+        # idle (waited for in the exports stage). The graph is small (pickled to it in 0.1 s at
+        # Dingtao scale); a forked child would have kept up to 2 GB of this process's pages.
+        xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
+        xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
+        if big:
+            xml = start_fresh(functools.partial(run_forked, xml_calls, processes=1))
         proj = stage("projection", lambda: suspect_projection(cg))
         part = stage("communities", lambda: detect_communities(proj, seed=seed))
         roles = stage("roles", lambda: infer_roles(cg))
@@ -168,35 +178,38 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         analysis = Analysis(case_, cg, proj, part, roles, per_person, per_crew)
         ranking = stage("targets", lambda: rank_targets(analysis, k=targets))
         result.analysis, result.ranking = analysis, ranking
-        # The graph files depend on the graph alone, which nothing changes after the build: on
-        # a big case a forked child writes GraphML and GEXF while this process writes the
-        # tables, map and briefing (waited for in the exports stage; started only now so as
-        # not to slow the analytics).
-        xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
-        xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
-        if big:
-            xml = start_forked(functools.partial(run_forked, xml_calls, processes=1))
+        make_briefing = functools.partial(briefing_html, analysis, ranking, mask=mask)
+        victim_table = {"victims.csv": analysis.victims}
+
+        def victims_and_briefing() -> str:
+            _write_tables(victim_table, out_dir, processes=1)
+            return make_briefing()   # (reads the victims table made just now: made once)
 
         def tables() -> list[Path]:
-            # (people.csv in a forked child while victims.csv is written here saved 1 to 2 s at
-            # Dingtao scale, and took the whole job's peak from about 3.5 to 3.8 GB: not done)
-            frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table,
-                      "victims.csv": analysis.victims}
-            # (in this process alone while the graph files are written: both cores are busy, and
-            # another fork would add its memory to theirs)
+            nonlocal side
+            frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table}
+            if big:
+                # On a big case a forked child makes and writes victims.csv, then the briefing
+                # (which reads that table; mostly matplotlib's import and charts), while this
+                # process writes the other tables and draws the map (waited for in the briefing
+                # stage). Started once the evidence tables' child has ended (long before, at
+                # Dingtao scale): two big children at once would add up their copies of pages.
+                if background is not None:
+                    background.wait()
+                side = start_forked(victims_and_briefing)
+            else:
+                frames |= victim_table
             written = _write_tables(frames, out_dir, processes=None if xml is None else 1)
+            if side is not None:   # (in the order of TABLES)
+                written.append(out_dir / "victims.csv")
             return written + (write_evidence() if background is None else background.result())
 
         result.outputs += stage("tables", tables)
-        make_briefing = functools.partial(briefing_html, analysis, ranking, mask=mask)
-        # The briefing does not depend on the map: on a big case a forked child makes it
-        # (mostly matplotlib's import and charts) while this process draws the map.
-        briefing = start_forked(make_briefing) if big else None
         result.outputs.append(stage("map", lambda: save_html(
             analysis, out_dir / "map.html", targets=ranking, mask=mask, seed=seed, community=community,
             focus=focus, max_nodes=max_nodes)))
         result.outputs.append(stage("briefing", lambda: atomic_write_text(
-            out_dir / "briefing.html", make_briefing() if briefing is None else briefing.result())))
+            out_dir / "briefing.html", make_briefing() if side is None else side.result())))
 
         def exports() -> list[Path]:
             G = analysis.graph.graph
@@ -213,7 +226,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     finally:
         # never leave a child running (their own errors are raised by the tables, briefing and
         # exports stages; an error caught here means the report has failed already)
-        for child in (background, xml, briefing):
+        for child in (background, xml, side):
             if child is not None:
                 with contextlib.suppress(Exception):
                     child.result()
