@@ -175,7 +175,8 @@ class Fresh(Forked[T]):
                 pickle.dump(call, fh, protocol=pickle.HIGHEST_PROTOCOL)
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", "import sys; from crimegraph._parallel import _fresh_main; "
-                 "_fresh_main(sys.argv[1])", self._path], env=env, stdin=subprocess.DEVNULL)
+                 "_fresh_main(sys.argv[1], int(sys.argv[2]))", self._path, str(os.getpid())], env=env,
+                stdin=subprocess.DEVNULL)
         except BaseException:   # (an unpicklable call included: no file left behind)
             os.unlink(self._path)
             raise
@@ -211,12 +212,16 @@ def start_fresh(call: Callable[[], T], *, here: bool = False) -> Fresh[T]:
     return Fresh(call, here=here)
 
 
-def _fresh_main(path: str) -> None:
-    """The new interpreter's side of :class:`Fresh`: run the call in ``path``, write its
-    outcome beside it."""
+def _fresh_main(path: str, parent: int) -> None:
+    """The new interpreter's side of :class:`Fresh`: run the call in ``path`` (the file
+    removed once read), write its outcome beside it unless the ``parent`` process has
+    ended meanwhile (no one to read or remove it)."""
     with open(path, "rb") as fh:
         call = pickle.load(fh)
+    os.unlink(path)
     outcome = _outcome(call)
+    if os.getppid() != parent:
+        return
     try:
         data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:   # an unpicklable result or exception: say what it was

@@ -602,6 +602,23 @@ def test_start_fresh_runs_a_pickled_call_in_a_new_interpreter(tmp_path, monkeypa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_fresh_child_removes_its_call_and_writes_nothing_for_an_ended_parent(tmp_path):
+    import functools
+    import os
+    import pickle
+
+    from crimegraph._parallel import _fresh_main
+
+    call = tmp_path / "call.pickle"
+    for parent, expect in ((os.getppid(), (True, 6)), (os.getppid() + 1, None)):
+        call.write_bytes(pickle.dumps(functools.partial(sum, [1, 2, 3])))
+        _fresh_main(str(call), parent)
+        out = tmp_path / "call.pickle.out"
+        assert not call.exists()
+        assert (pickle.loads(out.read_bytes()) if out.exists() else None) == expect
+        out.unlink(missing_ok=True)
+
+
 def test_start_forked_block_error_waits_for_the_child():
     import multiprocessing
     import time
