@@ -164,19 +164,20 @@ class Fresh(Forked[T]):
     def __init__(self, call: Callable[[], T], *, here: bool = False) -> None:
         self._proc = None
         self._outcome = None
-        if here or fork_processes() <= 1:   # where nothing is forked, nothing is started either
+        if here or fork_processes() <= 1 or not sys.executable:   # (nothing forked, nothing started)
             self._outcome = _outcome(call)
             return
         fd, self._path = tempfile.mkstemp(prefix="crimegraph-call-", suffix=".pickle")
-        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # (crimegraph, importable there too)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))}
+        # the child imports this same crimegraph: its folder goes first on the child's path
+        # unless it is on that path already (site-packages: nothing moved ahead of the stdlib)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        code = ("import sys; root = sys.argv[3]; root in sys.path or sys.path.insert(0, root); "
+                "from crimegraph._parallel import _fresh_main; _fresh_main(sys.argv[1], int(sys.argv[2]))")
         try:
             with os.fdopen(fd, "wb") as fh:   # (the call in a file: no waiting for the child to read it)
                 pickle.dump(call, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from crimegraph._parallel import _fresh_main; "
-                 "_fresh_main(sys.argv[1], int(sys.argv[2]))", self._path, str(os.getpid())], env=env,
-                stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen([sys.executable, "-c", code, self._path, str(os.getpid()), root],
+                                          stdin=subprocess.DEVNULL)
         except BaseException:   # (an unpicklable call included: no file left behind)
             os.unlink(self._path)
             raise

@@ -723,3 +723,36 @@ def test_finish_transfers_rejects_drops_repeats_and_keeps_none_for_missing():
                              source_file="c.csv", device=None)
     assert empty.empty and list(empty.columns) == list(TRANSFER_COLUMNS) and rep.balanced
     assert str(empty.dtypes["time"]) == "datetime64[ns, UTC+08:00]"
+
+
+def test_merge_messages_keeps_first_copies_fills_senders_and_orders_by_chat_time_id():
+    """One row per message id (its first copy), how many copies were seen, sender details
+    the first copy lacks taken from a later one, and the rows ordered by chat (no chat
+    last), time (missing first, as its int64 form sorts), then message id."""
+    from crimegraph.io._common import FileReport
+    from crimegraph.io.case import _merge_messages
+
+    t = pd.to_datetime(["2025-01-02 10:00", "2025-01-01 09:00", "2025-01-01 09:00", None,
+                        "2025-01-01 08:00", "2025-01-01 09:00"]).tz_localize("Asia/Shanghai")
+    df = pd.DataFrame({
+        "message_id": ["m3", "m2", "m1", "m4", "m5", "m1"],
+        "chat_id": ["c1", "c1", "c1", "c1", None, "c1"],
+        "chat_name": [None, "群", "群", "群", None, "群"],
+        "time": t,
+        "sender_wxid": ["w3", "w2", None, "w4", "w5", "w1"],
+        "sender_name": ["三", None, None, "四", "五", "甲"],
+        "copies": [1] * 6,
+        "source_file": ["a.csv"] * 5 + ["b.csv"],
+        "source_line": [2, 3, 4, 5, 6, 2],
+    })
+    reports = {"a.csv": FileReport("a.csv", rows_read=5, accepted=5),
+               "b.csv": FileReport("b.csv", rows_read=1, accepted=1)}
+    out = _merge_messages(df, reports)
+    assert out["message_id"].tolist() == ["m4", "m1", "m2", "m3", "m5"]
+    assert out["copies"].tolist() == [1, 2, 1, 1, 1] and out["copies"].dtype == "int64"
+    m1 = out.iloc[1]
+    assert (m1["sender_wxid"], m1["sender_name"], m1["source_file"], m1["source_line"]) == ("w1", "甲", "a.csv", 4)
+    assert out["chat_name"].tolist()[:3] == ["群"] * 3 and out.index.tolist() == list(range(5))
+    assert list(out.columns) == list(df.columns)
+    assert (reports["b.csv"].accepted, reports["b.csv"].skipped, reports["a.csv"].skipped) == (0, 1, 0)
+    assert "another phone's export" in next(iter(reports["b.csv"].skip_reasons))

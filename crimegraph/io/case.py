@@ -394,8 +394,15 @@ def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.Data
     keep[first] = True
     _count_skipped(df.loc[~keep, "source_file"], by_file,
                    "duplicate: same message already loaded from another phone's export")
-    out = df.loc[keep].copy(deep=False)   # a new table already: no second copy of its data
-    kept_codes = codes[keep]
+    kept = np.flatnonzero(keep)   # the first copies, in the table's order
+    # order by chat, time, message id (codes sort like the text: chat ids by factorize, ids in C)
+    chat, _ = pd.factorize(df["chat_id"].to_numpy(dtype=object)[kept], sort=True)
+    chat = np.where(chat < 0, chat.max() + 1, chat)   # a message without a chat id sorts last
+    ids = df["message_id"].to_numpy(dtype=object)[kept].astype(str)
+    order = np.lexsort((ids, df["time"].array[kept].as_unit("ns").asi8, chat))
+    rows = kept[order]
+    out = df.take(rows).reset_index(drop=True)   # (the one copy of the table)
+    kept_codes = codes[rows]
     out["copies"] = np.bincount(codes, minlength=len(uniques))[kept_codes].astype("int64")
     # fill sender details missing in the first copy (PyWxDump lacks nicknames) from later copies
     for col in ("sender_wxid", "sender_name", "chat_name"):
@@ -404,14 +411,9 @@ def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.Data
         best = np.full(len(uniques), None, dtype=object)
         firsts = known[np.unique(codes[known], return_index=True)[1]]
         best[codes[firsts]] = values[firsts]
-        mine = out[col].to_numpy(dtype=object)
+        mine = values[rows]
         out[col] = pd.Series(np.where(pd.notna(mine), mine, best[kept_codes]), index=out.index, dtype=object)
-    # order by chat, time, message id (codes sort like the text: chat ids by factorize, ids in C)
-    chat, _ = pd.factorize(out["chat_id"], sort=True)
-    chat = np.where(chat < 0, chat.max() + 1, chat)   # a message without a chat id sorts last
-    ids = out["message_id"].to_numpy(dtype=object).astype(str)
-    order = np.lexsort((ids, out["time"].dt.as_unit("ns").array.asi8, chat))
-    return out.iloc[order].reset_index(drop=True)
+    return out
 
 
 def _devices(root: Path, config: dict[str, Any], owners: dict[str, dict[str, set[str]]],
