@@ -164,7 +164,8 @@ class Fresh(Forked[T]):
     def __init__(self, call: Callable[[], T], *, here: bool = False) -> None:
         self._proc = None
         self._outcome = None
-        if here or fork_processes() <= 1 or not sys.executable:   # (nothing forked, nothing started)
+        # (nothing forked, nothing started; nor where sys.executable is no Python: a frozen app)
+        if here or fork_processes() <= 1 or not sys.executable or getattr(sys, "frozen", False):
             self._outcome = _outcome(call)
             return
         fd, self._path = tempfile.mkstemp(prefix="crimegraph-call-", suffix=".pickle")

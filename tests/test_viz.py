@@ -592,6 +592,9 @@ def test_start_fresh_runs_a_pickled_call_in_a_new_interpreter(tmp_path, monkeypa
     with pytest.raises(AttributeError, match="local object"):   # unpicklable: raised here, at once
         start_fresh(lambda: 1)
     assert start_fresh(os.getpid, here=True).result() == os.getpid()
+    with monkeypatch.context() as m:   # a frozen app's sys.executable is the app: run here
+        m.setattr(sys, "frozen", True, raising=False)
+        assert start_fresh(os.getpid).result() == os.getpid()
     if fork_processes() > 1:   # (else every call runs here)
         assert start_fresh(os.getpid).result() != os.getpid()
         with pytest.raises(RuntimeError, match="stopped .exit code 3"):
