@@ -97,14 +97,7 @@ class Forked(Generic[T]):
     def result(self) -> T:
         """Wait for the call; its return value, or its exception raised here."""
         if self._outcome is None:
-            try:
-                self._outcome = self._conn.recv()
-            except EOFError:   # the child died without a word (killed, out of memory)
-                self._outcome = (False, RuntimeError(
-                    f"a background process of crimegraph stopped (exit code {self._exit()})"))
-            finally:
-                self._conn.close()
-                self._exit()
+            self._outcome = self._collect()
         ok, value = self._outcome
         if not ok:
             raise value
@@ -117,12 +110,25 @@ class Forked(Generic[T]):
         """On an error in the ``with`` block, wait for the child before it is raised (the
         child's own outcome is dropped); otherwise go on (``.result()`` waits later)."""
         if exc_type is not None:
-            with contextlib.suppress(Exception):
-                self.result()
+            self.wait()
+
+    def _collect(self) -> tuple[bool, Any]:
+        """The child's outcome, once it has ended."""
+        try:
+            return self._conn.recv()   # type: ignore[no-any-return]
+        except EOFError:   # the child died without a word (killed, out of memory)
+            return _stopped(self._exit())
+        finally:
+            self._conn.close()
+            self._exit()
 
     def _exit(self) -> int | None:
         self._proc.join()
         return self._proc.exitcode   # type: ignore[no-any-return]
+
+
+def _stopped(code: int | None) -> tuple[bool, Any]:
+    return False, RuntimeError(f"a background process of crimegraph stopped (exit code {code})")
 
 
 def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
@@ -132,12 +138,16 @@ def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
         return False, exc
 
 
-def _child(call: Callable[[], Any], send: Any) -> None:
-    outcome = _outcome(call)
+def _pickled(outcome: tuple[bool, Any]) -> bytes:
+    """``outcome`` pickled; an unpicklable result or exception is said what it was."""
     try:
-        send.send(outcome)
-    except Exception as exc:   # an unpicklable result or exception: say what it was
-        send.send((False, RuntimeError(f"background call failed: {outcome[1]!r} ({exc})")))
+        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        return pickle.dumps((False, RuntimeError(f"background call failed: {outcome[1]!r} ({exc})")))
+
+
+def _child(call: Callable[[], Any], send: Any) -> None:
+    send.send_bytes(_pickled(_outcome(call)))   # (read by recv: the same pickle)
     send.close()
 
 
@@ -183,24 +193,17 @@ class Fresh(Forked[T]):
             os.unlink(self._path)
             raise
 
-    def result(self) -> T:
-        """Wait for the call; its return value, or its exception raised here."""
-        if self._outcome is None:
-            code = self._proc.wait()
-            try:
-                with open(self._path + ".out", "rb") as fh:
-                    self._outcome = pickle.load(fh)
-            except (OSError, EOFError, pickle.UnpicklingError):   # killed, out of memory, no Python
-                self._outcome = (False, RuntimeError(
-                    f"a background process of crimegraph stopped (exit code {code})"))
-            finally:
-                for path in (self._path, self._path + ".out", self._path + ".out.tmp"):
-                    with contextlib.suppress(OSError):
-                        os.unlink(path)
-        ok, value = self._outcome
-        if not ok:
-            raise value
-        return value   # type: ignore[no-any-return]
+    def _collect(self) -> tuple[bool, Any]:
+        code = self._proc.wait()
+        try:
+            with open(self._path + ".out", "rb") as fh:
+                return pickle.load(fh)   # type: ignore[no-any-return]
+        except (OSError, EOFError, pickle.UnpicklingError):   # killed, out of memory, no Python
+            return _stopped(code)
+        finally:
+            for path in (self._path, self._path + ".out", self._path + ".out.tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
 
 
 def start_fresh(call: Callable[[], T], *, here: bool = False) -> Fresh[T]:
@@ -224,11 +227,7 @@ def _fresh_main(path: str, parent: int) -> None:
     outcome = _outcome(call)
     if os.getppid() != parent:
         return
-    try:
-        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:   # an unpicklable result or exception: say what it was
-        data = pickle.dumps((False, RuntimeError(f"background call failed: {outcome[1]!r} ({exc})")))
     with open(path + ".out.tmp", "wb") as fh:
-        fh.write(data)
+        fh.write(_pickled(outcome))
     os.replace(path + ".out.tmp", path + ".out")   # (all of it or nothing)
 

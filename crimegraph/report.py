@@ -8,7 +8,6 @@ the benchmark (``benchmarks/bench_report.py``) runs this same function.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import time
@@ -228,8 +227,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         # exports stages; an error caught here means the report has failed already)
         for child in (background, xml, side):
             if child is not None:
-                with contextlib.suppress(Exception):
-                    child.result()
+                child.wait()
         if own_freeze:
             gc.unfreeze()
         if bar is not None:

@@ -622,6 +622,18 @@ def test_fresh_child_removes_its_call_and_writes_nothing_for_an_ended_parent(tmp
         out.unlink(missing_ok=True)
 
 
+def test_unpicklable_results_are_said_in_both_kinds_of_child():
+    import threading
+
+    from crimegraph._parallel import fork_processes, start_forked, start_fresh
+
+    if fork_processes() <= 1:
+        pytest.skip("the calls run here: nothing is pickled")
+    for start in (start_forked, start_fresh):
+        with pytest.raises(RuntimeError, match="background call failed: .*lock"):
+            start(threading.Lock).result()
+
+
 def test_start_forked_block_error_waits_for_the_child():
     import multiprocessing
     import time
