@@ -28,6 +28,10 @@ STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "mon
 #: graph files written, and their briefing made, by child processes while this process goes
 #: on (where ``fork`` is available; see :func:`write_report`).
 BACKGROUND_ROWS = 200_000
+#: How much lower the CPU priority of the graph files' interpreter is: its work may wait, and
+#: it waits where this process and the victims/briefing child, which the report waits for,
+#: need both cores (the tables and map stages); it runs on what they leave idle.
+_BACKGROUND_NICE = 10
 #: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written side by
 #: side by forked children in the exports stage (where ``fork`` is available).
 PARALLEL_EDGES = 5_000
@@ -94,10 +98,10 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     written by a forked child while this process analyses; the tables stage waits
     for it and raises its error. On such a case a new interpreter writes
     ``graph.graphml`` and ``graph.gexf`` from the build on (the exports stage waits
-    for it), and, from the tables stage on, a second forked child writes
-    ``victims.csv`` and makes the briefing while this process writes the other
-    tables and draws the map (the briefing stage waits for it and writes the
-    briefing). The files are the same either way.
+    for it, at a lower CPU priority), and, from the tables stage on, a second forked
+    child makes and writes ``victims.csv`` and sums up the leaks for the briefing while
+    this process writes the other tables and draws the map (the briefing stage waits
+    for the sums and makes the briefing). The files are the same either way.
 
     Examples
     --------
@@ -112,13 +116,14 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     from ._parallel import Forked, fork_processes, run_forked, start_forked, start_fresh
     from .analysis import Analysis
     from .community import detect_communities
-    from .export import write_gexf, write_graphml, write_neo4j
+    from .export import write_gexf, write_graphml, write_graphml_and_gexf, write_neo4j
     from .graph import build_graph, suspect_projection
     from .io import read_case
     from .resolve import resolve_entities
     from .roles import infer_roles, money_flows
     from .targeting import rank_targets
     from .viz import briefing_html, save_html
+    from .viz.briefing import _briefing_parts, _leak_summary, _render_briefing
 
     check_positive_int("targets", targets)
     out_dir = Path(out)
@@ -169,7 +174,8 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
         xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
         if big:
-            xml = start_fresh(functools.partial(run_forked, xml_calls, processes=1))
+            xml = start_fresh(functools.partial(write_graphml_and_gexf, cg.graph, *[p for _, p in xml_files]),
+                              nice=_BACKGROUND_NICE)
         proj = stage("projection", lambda: suspect_projection(cg))
         part = stage("communities", lambda: detect_communities(proj, seed=seed))
         roles = stage("roles", lambda: infer_roles(cg))
@@ -177,25 +183,28 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         analysis = Analysis(case_, cg, proj, part, roles, per_person, per_crew)
         ranking = stage("targets", lambda: rank_targets(analysis, k=targets))
         result.analysis, result.ranking = analysis, ranking
-        make_briefing = functools.partial(briefing_html, analysis, ranking, mask=mask)
         victim_table = {"victims.csv": analysis.victims}
+        briefing_parts: dict[str, Any] | None = None
 
-        def victims_and_briefing() -> str:
+        def victims_and_leaks() -> dict[str, Any]:
             _write_tables(victim_table, out_dir, processes=1)
-            return make_briefing()   # (reads the victims table made just now: made once)
+            return _leak_summary(analysis._victims(), mask=mask)   # (the table made just now)
 
         def tables() -> list[Path]:
-            nonlocal side
+            nonlocal side, briefing_parts
             frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table}
             if big:
-                # On a big case a forked child makes and writes victims.csv, then the briefing
-                # (which reads that table; mostly matplotlib's import and charts), while this
-                # process writes the other tables and draws the map (waited for in the briefing
-                # stage). Started once the evidence tables' child has ended (long before, at
-                # Dingtao scale): two big children at once would add up their copies of pages.
+                # On a big case a forked child makes and writes victims.csv and sums up the leaks
+                # for the briefing, while this process writes the other tables, draws the map and
+                # makes the briefing (waiting for the sums in the briefing stage). The briefing's
+                # other values are taken from the case's tables before the fork: once it is
+                # forked, each page this process touches is copied. Started once the evidence
+                # tables' child has ended (long before, at Dingtao scale): two big children at
+                # once would add up their copies of pages.
                 if background is not None:
                     background.wait()
-                side = start_forked(victims_and_briefing)
+                briefing_parts = _briefing_parts(analysis, ranking, mask=mask)
+                side = start_forked(victims_and_leaks)
             else:
                 frames |= victim_table
             written = _write_tables(frames, out_dir, processes=None if xml is None else 1)
@@ -208,7 +217,8 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             analysis, out_dir / "map.html", targets=ranking, mask=mask, seed=seed, community=community,
             focus=focus, max_nodes=max_nodes)))
         result.outputs.append(stage("briefing", lambda: atomic_write_text(
-            out_dir / "briefing.html", make_briefing() if side is None else side.result())))
+            out_dir / "briefing.html", briefing_html(analysis, ranking, mask=mask) if side is None
+            else _render_briefing(briefing_parts, side.result()))))
 
         def exports() -> list[Path]:
             G = analysis.graph.graph

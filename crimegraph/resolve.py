@@ -297,7 +297,8 @@ def resolve_entities(case: Case) -> Resolution:
     # 2. chat speakers ---------------------------------------------------------------
     msgs = case.messages
     if not msgs.empty:
-        spk = msgs.dropna(subset=["sender_wxid"])
+        # (only the columns used: dropping rows of the whole table would copy every column)
+        spk = msgs[["sender_wxid", "sender_name", "source_file", "source_line"]].dropna(subset=["sender_wxid"])
         first = spk.drop_duplicates("sender_wxid").set_index("sender_wxid")
         for wx, nick in spk.groupby("sender_wxid", sort=True)["sender_name"].agg(
                 lambda s: sorted(set(s.dropna()))).items():

@@ -406,7 +406,7 @@ _GROUPED = ["138 0013 8000", "138-0013-8000", "138 00 138 000", "86 138 0013 800
 _TOKENS = [*_IDS, ID_LUHN, *_GROUPED, "13800138000", "8613800138000", "19912345678", "12345678901", VALID_CARD,
            "6222021234567890124", "4111111111111111", "41111111111111111", "0771-2000303", "010 62345678",
            "0086", "+86", "86", "0", "00", "验证码", "【美团】", "code", "CODE", "元", "分钟", "x", "X", "a", "_",
-           "*", "＊", "，", "。", "\n", "１３８", "٣"]
+           "*", "＊", "，", "。", "\n", "１３８", "٣", "\x00", "138 001 380 00"]
 _SEPS = ["", "", " ", "-", "\u00a0", "  ", "，"]
 
 
@@ -442,6 +442,9 @@ def test_find_identifiers_many_is_extract_identifiers_on_each(texts):
     f"{VALID_ID}，{VALID_ID}，13800138000，13800138000",   # repeats in one message: once
     "450103195502141218 450103195513141219",             # a bad check digit; a bad birth date
     "【美团】8306（登录验证码），5分钟内有效", "你好", "",
+    "138 001 380 00 / 12 34 / 123 / 123X", # grouped as a phone, but no four digits in a row: none
+    "a1234 138 001 380 00",                # four digits in a row outside every span: one phone
+    "NUL\x00 13800138000",                 # (the texts are searched joined, but for this one)
 ])
 def test_find_identifiers_many_cases(text):
     from crimegraph.identifiers import find_identifiers_many

@@ -137,13 +137,37 @@ def test_graphml_gexf_roundtrip(analysis, tmp_path):
 def test_graphml_gexf_bytes_as_networkx_writes_them(analysis, tmp_path):
     """The XML is serialised here rather than by networkx's ``write``: the bytes must be
     those networkx writes, hostile and unencodable text included."""
+    from crimegraph.export import write_graphml_and_gexf
+
     G = analysis.graph.graph.copy()
-    G.add_node("x\ud800<b>&", label=HOSTILE, note="tab\there, bell\x07, 李桂兰 \ud83d")
+    G.add_node("x\ud800<b>&", label=HOSTILE, note="tab\there, bell\x07, 李桂兰 \ud83d, \"q\" \r\n> ' &amp;")
     G.add_edge("x\ud800<b>&", next(iter(analysis.graph.graph)), amount=1.5, ok=True)
     H = sanitize_graph(G)
+    write_graphml_and_gexf(G, tmp_path / "both.graphml", tmp_path / "both.gexf")   # (sanitised once)
     for ours, theirs, name in ((write_graphml, nx.write_graphml_xml, "graphml"), (write_gexf, nx.write_gexf, "gexf")):
         theirs(H, tmp_path / f"nx.{name}", encoding="utf-8")
         assert ours(G, tmp_path / f"cg.{name}").read_bytes() == (tmp_path / f"nx.{name}").read_bytes()
+        assert (tmp_path / f"both.{name}").read_bytes() == (tmp_path / f"nx.{name}").read_bytes()
+
+
+def test_xml_text_is_elementtree_tostring():
+    """The XML text of a tree is ElementTree's: escapes in text, tails and attributes, empty
+    elements; trees it does not write itself (comments, namespaced tags) are left to it."""
+    from xml.etree import ElementTree as ET
+
+    from crimegraph.export import _xml_text
+
+    root = ET.Element("graphml", {"xmlns": "http://graphml.graphdrawing.org/xmlns", "a": 'x<&>"\r\n\t y'})
+    root.text = "\n  "
+    node = ET.SubElement(root, "node", id="<script>&amp;")
+    ET.SubElement(node, "data", key="d0").text = "李桂兰 <b>&\"'\r\n"
+    ET.SubElement(node, "data", key="d1")
+    node.tail = "tail & <more>"
+    ET.SubElement(root, "edge", source="a", target="b").text = ""
+    assert _xml_text(root) == ET.tostring(root, encoding="unicode")
+    ET.SubElement(root, "{urn:x}ns").append(ET.Comment("a comment"))
+    root.append(ET.Comment("c"))
+    assert _xml_text(root) == ET.tostring(root, encoding="unicode")
 
 
 def test_sanitize_graph_values():
@@ -462,11 +486,14 @@ def test_failed_background_table_fails_the_report_and_leaves_no_file(tmp_path, m
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the briefing's child needs fork")
-def test_failed_briefing_child_fails_the_briefing_stage(tmp_path, monkeypatch):
+@pytest.mark.parametrize("part", ["_leak_summary", "_render_briefing"])
+def test_failed_briefing_fails_the_briefing_stage(tmp_path, monkeypatch, part):
+    """On a big case the leaks are summed up by the victims table's child and the briefing
+    is made here: an error in either fails the briefing stage, and no briefing is written."""
     import os
 
     import crimegraph.report as rep
-    import crimegraph.viz as viz
+    import crimegraph.viz.briefing as briefing
 
     monkeypatch.setattr(rep, "BACKGROUND_ROWS", 0)
     parent = os.getpid()
@@ -474,11 +501,13 @@ def test_failed_briefing_child_fails_the_briefing_stage(tmp_path, monkeypatch):
     def broken(*a, **k):
         raise ValueError(f"briefing failed in {'a child' if os.getpid() != parent else 'the report'}")
 
-    monkeypatch.setattr(viz, "briefing_html", broken)
+    monkeypatch.setattr(briefing, part, broken)
     stages: list[str] = []
-    with pytest.raises(ValueError, match="briefing failed in a child"):
+    where = "a child" if part == "_leak_summary" and sys.platform == "linux" else "the report"
+    with pytest.raises(ValueError, match=f"briefing failed in {where}"):
         rep.write_report(SAMPLE / "case", tmp_path, progress=False, on_stage=lambda n, s: stages.append(n))
     assert stages[-1] == "map" and (tmp_path / "map.html").exists() and not (tmp_path / "briefing.html").exists()
+    assert (tmp_path / "victims.csv").exists()   # (written before the leaks are summed up)
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -602,6 +631,10 @@ def test_start_fresh_runs_a_pickled_call_in_a_new_interpreter(tmp_path, monkeypa
         job = start_fresh(functools.partial(operator.add, 2, 5))
         job.wait()
         assert job.result() == 7
+        # a lower priority for the child only
+        mine = os.nice(0)
+        assert start_fresh(functools.partial(os.nice, 0), nice=5).result() == min(19, mine + 5)
+        assert os.nice(0) == mine
     assert list(tmp_path.iterdir()) == []
 
 

@@ -512,7 +512,8 @@ def _memberships(messages: pd.DataFrame) -> pd.DataFrame:
     """Who spoke in which chat, with a message count and the first place seen."""
     if messages.empty:
         return empty_frame(MEMBERSHIP_COLUMNS)
-    spoke = messages.dropna(subset=["sender_wxid"])
+    spoke = messages[["chat_id", "sender_wxid", "chat_name", "is_group", "sender_name", "message_id", "device",
+                      "source_file", "source_line"]].dropna(subset=["sender_wxid"])   # (the columns used)
     if spoke.empty:
         return empty_frame(MEMBERSHIP_COLUMNS)
     g = spoke.groupby(["chat_id", "sender_wxid"], sort=True)

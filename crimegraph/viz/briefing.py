@@ -62,11 +62,22 @@ def money_chart(per_crew: pd.DataFrame) -> str:
 
 def leaks_chart(victims: pd.DataFrame) -> str:
     """Leaked identities first seen per day."""
+    return _per_day_chart(_leaks_per_day(victims))
+
+
+def _leaks_per_day(victims: pd.DataFrame) -> pd.Series:
+    """Identities of the victims table first seen on each day (China time), by day."""
+    if victims.empty:
+        return pd.Series(dtype="int64")
+    days = pd.to_datetime(victims["first_seen"]).dt.tz_convert("+08:00").dt.date
+    return days.value_counts().sort_index()
+
+
+def _per_day_chart(counts: pd.Series) -> str:
+    """:func:`leaks_chart` of the counts per day (:func:`_leaks_per_day`)."""
     fig = _figure(7.5, 2.6)
     ax = fig.add_subplot()
-    if not victims.empty:
-        days = pd.to_datetime(victims["first_seen"]).dt.tz_convert("+08:00").dt.date
-        counts = days.value_counts().sort_index()
+    if len(counts):
         ax.bar([str(d) for d in counts.index], counts.values, color="#5b8db8")
         step = max(1, len(counts) // 10)
         ax.set_xticks(range(0, len(counts), step), [str(d)[5:] for d in counts.index[::step]], fontsize=8)
@@ -101,9 +112,14 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
     >>> "<svg" in doc and re.search(r"(src|href)=.?https?:", doc) is None
     True
     """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-    from markupsafe import Markup
+    return _render_briefing(_briefing_parts(analysis, ranking, mask=mask, top=top),
+                            _leak_summary(analysis._victims(), mask=mask))
 
+
+def _briefing_parts(analysis: Analysis, ranking: Any = None, *, mask: bool = True, top: int = 10) -> dict[str, Any]:
+    """What :func:`briefing_html` shows, but the leaked identities (:func:`_leak_summary`) and
+    the charts: small values, taken from the case's big tables here (``write_report`` takes
+    them before it forks the child that makes the victims table)."""
     from ..roles import decimal_sums
     from ..targeting import rank_targets
 
@@ -111,7 +127,6 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
     case = analysis.case
     roles = analysis.roles.table
     counts = roles["role"].value_counts()
-    victims = analysis._victims()   # (only read here: no copy of a table of every leaked ID)
     per_crew = analysis.money_per_crew
     tr = analysis.graph.resolution.transfers
     chain_ids = set(roles.loc[roles["role"].isin(["pusher", "merchant", "resale"]), "person_id"])
@@ -124,31 +139,50 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
               "commissions": _yuan(r.commissions_paid), "sales": _yuan(r.sales_received)}
              for r in per_crew.itertuples(index=False)]
     resale = roles[roles["role"] == "resale"]
+    t = case.report.totals
+    rejects = case.report.rejects().head(20).to_dict("records")
+    unrec = case.report.to_frame()
+    unrec = unrec[unrec["status"] != "loaded"][["file", "status", "reason"]].to_dict("records")
+    return dict(
+        title=case.title, period=period, masked=mask,
+        n_pushers=int(counts.get("pusher", 0)), n_merchants=int(counts.get("merchant", 0)),
+        n_resale=int(counts.get("resale", 0)),
+        n_codes=int((case.messages["otp_codes"] != "").sum()), chain_money=_yuan(chain_money),
+        n_devices=len(case.devices), n_communities=len(analysis.partition.communities),
+        modularity=f"{analysis.partition.modularity:.3f}",
+        targets=ranking.table.head(top).to_dict("records"), crews=crews,
+        resale=[{"name": r.label, "id": r.person_id, "evidence": r.evidence} for r in resale.itertuples(index=False)],
+        totals=t, unexplained=case.report.unexplained_rows, rejects=rejects, unrecognised=unrec,
+        per_crew=per_crew,
+        baseline_ids=f"{ranking.baseline.get('identities', 0):.0f}",
+        baseline_money=_yuan(ranking.baseline.get("money", 0)),
+    )
+
+
+def _leak_summary(victims: pd.DataFrame, *, mask: bool = True) -> dict[str, Any]:
+    """What the briefing shows of the victims table (:meth:`Analysis.victims`): how many
+    identities, the ten latest (masked unless ``mask=False``), and how many per day."""
     latest = victims["first_seen"].sort_values().index[-10:][::-1]   # (as sort_values on the table)
     recent = victims.loc[latest]
     leaks = [{"id": mask_id_number(r.id_number) if mask else r.id_number,
               "phone": (mask_phone(r.phone) if mask else r.phone) if r.phone else "",
               "by": r.leaked_by_name, "merchant": r.merchant, "when": f"{r.first_seen:%Y-%m-%d %H:%M}",
               "where": r.chat_name} for r in recent.itertuples(index=False)]
-    t = case.report.totals
-    rejects = case.report.rejects().head(20).to_dict("records")
-    unrec = case.report.to_frame()
-    unrec = unrec[unrec["status"] != "loaded"][["file", "status", "reason"]].to_dict("records")
+    return {"n_victims": len(victims), "leaks": leaks, "per_day": _leaks_per_day(victims)}
+
+
+def _render_briefing(parts: dict[str, Any], leaks: dict[str, Any]) -> str:
+    """The briefing's HTML from :func:`_briefing_parts` and :func:`_leak_summary`."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
+
+    values = dict(parts)
+    per_crew = values.pop("per_crew")
     env = Environment(loader=PackageLoader("crimegraph", "templates"), autoescape=select_autoescape(["html"]))
     return env.get_template("briefing.html").render(
-        title=case.title, period=period, masked=mask,
-        n_pushers=int(counts.get("pusher", 0)), n_merchants=int(counts.get("merchant", 0)),
-        n_resale=int(counts.get("resale", 0)), n_victims=len(victims),
-        n_codes=int((case.messages["otp_codes"] != "").sum()), chain_money=_yuan(chain_money),
-        n_devices=len(case.devices), n_communities=len(analysis.partition.communities),
-        modularity=f"{analysis.partition.modularity:.3f}",
-        targets=ranking.table.head(top).to_dict("records"), crews=crews,
-        resale=[{"name": r.label, "id": r.person_id, "evidence": r.evidence} for r in resale.itertuples(index=False)],
-        leaks=leaks, totals=t, unexplained=case.report.unexplained_rows, rejects=rejects, unrecognised=unrec,
+        **values, n_victims=leaks["n_victims"], leaks=leaks["leaks"],
         money_svg=Markup(money_chart(per_crew)) if len(per_crew) else "",
-        leaks_svg=Markup(leaks_chart(victims)),
-        baseline_ids=f"{ranking.baseline.get('identities', 0):.0f}",
-        baseline_money=_yuan(ranking.baseline.get("money", 0)),
+        leaks_svg=Markup(_per_day_chart(leaks["per_day"])),
     )
 
 
