@@ -129,7 +129,8 @@ def _xml_text(root: ElementTree.Element) -> str:
     text attribute values: what networkx's writers make); other trees are left to
     ElementTree. (ElementTree first walks the whole tree for namespaces, then writes each
     piece through a file object.)"""
-    parts: list[str] = []
+    parts: list[str] = []   # (joined every 50,000 pieces: not millions of them held at once)
+    chunks: list[str] = []
     append = parts.append
 
     def plain(name: Any) -> bool:
@@ -139,6 +140,9 @@ def _xml_text(root: ElementTree.Element) -> str:
         tag = elem.tag
         if not plain(tag):
             return False
+        if len(parts) > 50_000:
+            chunks.append("".join(parts))
+            parts.clear()
         append("<" + tag)
         for k, v in elem.items():
             if not plain(k) or type(v) is not str:
@@ -162,7 +166,8 @@ def _xml_text(root: ElementTree.Element) -> str:
 
     if not walk(root):
         return ElementTree.tostring(root, encoding="unicode")
-    return "".join(parts)
+    chunks.append("".join(parts))
+    return "".join(chunks)
 
 
 def _graphml_writer(H: nx.Graph) -> Any:

@@ -50,6 +50,27 @@ _ORG_RE = re.compile(
 _ORG_KINDS = ("商户消费", "扫二维码付款", "零钱提现", "信用卡还款", "零钱充值", "退款", "日用百货", "投资理财")
 
 
+def text_order(values: np.ndarray) -> np.ndarray:
+    """Positions that sort ``values`` (an object array of text) as Python sorts them,
+    stably: ``sorted(range(n), key=values.__getitem__)``, sorted in C.
+
+    The texts are sorted by their UTF-8 bytes, in the order of their code points, as
+    fixed-width bytes (a quarter of the size of fixed-width text, and about twice as
+    fast to sort). Fixed-width bytes (and text) cannot tell a text from the same text
+    with a NUL at its end: where a text holds NUL, Python sorts them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> text_order(np.array(["b", "a\u00e9", "ab", "李", "a"], dtype=object)).tolist()
+    [4, 2, 1, 0, 3]
+    """
+    data = [v.encode("utf-8", "surrogatepass") for v in values.tolist()]
+    if not data or b"\x00" in b"".join(data):
+        return np.array(sorted(range(len(data)), key=values.__getitem__), dtype=np.int64)
+    return np.argsort(np.array(data, dtype=bytes), kind="stable")
+
+
 def is_organisation(name: str | None, kind: str | None = None) -> bool:
     """Whether a counterparty is an organisation (shop, platform, bank, fund), not a person.
 
@@ -124,7 +145,7 @@ class _Ledger:
         if self._keys is None:
             n_notes, n_a = len(self.note_key), len(self.merge_a)
             codes, uniques = pd.factorize(np.array(self.note_key + self.merge_a + self.merge_b, dtype=object))
-            order = np.argsort(uniques.astype(str), kind="stable")   # fixed-width text sorts in C
+            order = text_order(np.asarray(uniques, dtype=object))
             rank = np.empty(len(order), dtype=np.int64)
             rank[order] = np.arange(len(order))
             codes = rank[codes]
@@ -726,7 +747,10 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     # Most payments are seen in both parties' records: pair those in bulk, then resolve the rest
     # (one side only, neutral) one transaction at a time.
     # (each column is taken in that order when needed: the table itself is never copied)
-    codes, _ = pd.factorize(tr["transfer_id"], sort=True)   # code order = transfer id order
+    codes, uniques = pd.factorize(tr["transfer_id"])
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[text_order(np.asarray(uniques, dtype=object))] = np.arange(len(uniques))
+    codes = np.where(codes >= 0, rank[codes], codes)   # code order = transfer id order
     order = np.argsort(codes, kind="stable")
     codes = codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])   # one run of rows per transfer

@@ -249,3 +249,18 @@ def test_postings_noted_in_bulk_as_one_message_at_a_time(rows):
     for attr in ("note_key", "note_kind", "note_src", "label_note", "label_what", "label_value",
                  "merge_a", "merge_b", "merge_reason", "merge_source"):
         assert getattr(bulk, attr) == getattr(one, attr), attr
+
+
+def test_text_order_sorts_as_python_does():
+    """Keys and transaction ids are sorted as UTF-8 bytes in C: the order Python gives,
+    for any text (non-ASCII, surrogates from broken exports, NUL inside and at the end)."""
+    import numpy as np
+
+    from crimegraph.resolve import text_order
+
+    texts = ["wx:b", "wx:a", "idn:4501", "李桂兰", "a\u00e9", "az", "\U0001f600", "\ufffd", "x\ud800", "x\ue000",
+             "", "a", "wx:a"]
+    for extra in ([], ["a\x00", "a\x00b"]):
+        values = np.array(extra + texts, dtype=object)   # (a NUL-ended text before its equal)
+        expect = sorted(range(len(values)), key=values.__getitem__)   # (stable: equal texts in order)
+        assert text_order(values).tolist() == expect
