@@ -33,7 +33,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ._parallel import start_forked
 from .io.case import Case
 from .resolve import Resolution, _join_runs, _pair_codes, _sorted_unique, resolve_entities
 
@@ -46,9 +45,6 @@ __all__ = ["NODE_TYPES", "EDGE_TYPES", "DETAILS", "CaseGraph", "build_graph", "t
 DETAILS = ("auto", "full", "compact")
 #: ``auto`` builds a compact graph when there are more payments or leaked identities than this.
 COMPACT_ABOVE = 50_000
-#: Compact graphs of this many payments have them summed up per pair by a forked child
-#: while the rest of the graph is built (where ``fork`` is available; the same graph).
-PARALLEL_PAYMENTS = 200_000
 
 NODE_TYPES = ("person", "phone", "wechat", "alipay", "bank_card", "chat_group", "identity", "organisation",
               "unidentified")
@@ -227,26 +223,6 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
         n_ids = int((res.persons["kind"] == "posted").sum())
         detail = "compact" if max(len(res.transfers), n_ids) > COMPACT_ABOVE else "full"
     collapsed = _victim_leaves(case, res) if detail == "compact" else set()
-    if detail == "compact":
-        # the payments summed up per pair depend on the payments alone: on a big case a forked
-        # child sums them while this process adds the rest of the graph (the same edges)
-        with start_forked(functools.partial(_payment_summaries, res.transfers),
-                          here=len(res.transfers) < PARALLEL_PAYMENTS) as summaries:
-            cg = _build(case, res, detail, collapsed)
-        _add_payment_summaries(cg.graph, summaries.result())
-    else:
-        cg = _build(case, res, detail, collapsed)
-        for t in res.transfers.itertuples(index=False):
-            u, v = _party(cg.graph, t.payer), _party(cg.graph, t.payee)
-            cg.graph.add_edge(u, v, key=f"transfer:{t.transfer_id}", type="transfer", transfer_id=t.transfer_id,
-                              channel=t.channel, amount=t.amount, weight=float(t.amount), time=t.time,
-                              completed=bool(t.completed), link=t.link, kind=t.kind or "", source=t.sources)
-    _fill_node_provenance(cg.graph)
-    return cg
-
-
-def _build(case: Case, res: Resolution, detail: str, collapsed: set[str]) -> CaseGraph:
-    """:func:`build_graph` but the payments' edges and the nodes' provenance."""
     G = nx.MultiDiGraph(title=case.title)
     cg = CaseGraph(G, case, res, detail, frozenset(collapsed))
     k2p = res.key_to_person
@@ -336,6 +312,16 @@ def _build(case: Case, res: Resolution, detail: str, collapsed: set[str]) -> Cas
             if other and other != owner and not G.has_edge(f"person:{owner}", f"person:{other}", key="contact"):
                 G.add_edge(f"person:{owner}", f"person:{other}", key="contact", type="contact", remark=c.name,
                            device=c.device, source=f"{c.source_file}:{c.source_line}")
+    # payments
+    if detail == "full":
+        for t in res.transfers.itertuples(index=False):
+            u, v = _party(G, t.payer), _party(G, t.payee)
+            G.add_edge(u, v, key=f"transfer:{t.transfer_id}", type="transfer", transfer_id=t.transfer_id,
+                       channel=t.channel, amount=t.amount, weight=float(t.amount), time=t.time,
+                       completed=bool(t.completed), link=t.link, kind=t.kind or "", source=t.sources)
+    else:
+        _add_payment_summaries(G, res.transfers)
+    _fill_node_provenance(G)
     return cg
 
 
@@ -350,17 +336,10 @@ def _distinct_ids(senders: pd.DataFrame) -> dict[tuple[str, str], int]:
     return dict(zip(n.index.tolist(), n.tolist(), strict=True))
 
 
-def _add_payment_summaries(G: nx.MultiDiGraph, summaries: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """One ``transfer`` edge per (payer, payee) of :func:`_payment_summaries`, in its order."""
-    for payer, payee, attrs in summaries:
-        G.add_edge(_party(G, payer), _party(G, payee), key="transfer", **attrs)
-
-
-def _payment_summaries(transfers: pd.DataFrame) -> list[tuple[str, str, dict[str, Any]]]:
-    """Per (payer, payee), sorted: the attributes of its ``transfer`` edge (counts, completed
-    sum, first/last time, channels, links, first sources)."""
+def _add_payment_summaries(G: nx.MultiDiGraph, transfers: pd.DataFrame) -> None:
+    """One ``transfer`` edge per (payer, payee): counts, completed sum, first/last time."""
     if transfers.empty:
-        return []
+        return
     from .roles import decimal_sums
 
     t = transfers.assign(done=transfers["completed"].astype(bool))
@@ -391,15 +370,13 @@ def _payment_summaries(transfers: pd.DataFrame) -> list[tuple[str, str, dict[str
         return {(payers[g], payees[g]): s for g, s in zip(groups.tolist(), texts.tolist(), strict=True)}
 
     channels, links, sources = joined("channel"), joined("link"), joined("sources", first=3)
-    out = []
     for (payer, payee), r in zip(summary.index, summary.itertuples(index=False), strict=True):
+        u, v = _party(G, payer), _party(G, payee)
         amount = paid.get((payer, payee), Decimal("0.00"))
-        out.append((payer, payee, dict(
-            type="transfer", payments=int(r.payments), completed_payments=int(r.completed_payments),
-            completed=bool(r.completed_payments), amount=amount, weight=float(amount), first_time=r.first_time,
-            last_time=r.last_time, channel=channels[(payer, payee)], link=links[(payer, payee)],
-            source=sources[(payer, payee)])))
-    return out
+        G.add_edge(u, v, key="transfer", type="transfer", payments=int(r.payments),
+                   completed_payments=int(r.completed_payments), completed=bool(r.completed_payments),
+                   amount=amount, weight=float(amount), first_time=r.first_time, last_time=r.last_time,
+                   channel=channels[(payer, payee)], link=links[(payer, payee)], source=sources[(payer, payee)])
 
 
 def _fill_node_provenance(G: nx.MultiDiGraph) -> None:

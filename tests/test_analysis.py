@@ -39,20 +39,6 @@ def test_graph_types_and_provenance(analysis):
     assert all(isinstance(d["amount"], Decimal) for *_, d in G.edges(data=True) if d["type"] == "transfer")
 
 
-def test_payment_summaries_in_a_child_give_the_same_graph(analysis, monkeypatch):
-    """On a big case a forked child sums up the payments per pair while the rest of the
-    compact graph is built: the same nodes and edges, in the same order."""
-    import crimegraph.graph as graph
-
-    case, res = analysis.case, analysis.graph.resolution
-    here = graph.build_graph(case, res, detail="compact").graph
-    monkeypatch.setattr(graph, "PARALLEL_PAYMENTS", 0)
-    forked = graph.build_graph(case, res, detail="compact").graph
-    assert list(forked.nodes(data=True)) == list(here.nodes(data=True))
-    assert list(forked.edges(keys=True, data=True)) == list(here.edges(keys=True, data=True))
-    assert sum(d["type"] == "transfer" for *_, d in here.edges(data=True)) > 20
-
-
 def test_compact_graph_gives_the_same_results(analysis):
     """DESIGN.md §6: victims are leaves. The compact graph (payments summed per pair,
     victims known only from postings left as counts) must not change any result."""
