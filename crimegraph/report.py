@@ -184,26 +184,22 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         ranking = stage("targets", lambda: rank_targets(analysis, k=targets))
         result.analysis, result.ranking = analysis, ranking
         victim_table = {"victims.csv": analysis.victims}
-        briefing_parts: dict[str, Any] | None = None
 
         def victims_and_leaks() -> dict[str, Any]:
             _write_tables(victim_table, out_dir, processes=1)
             return _leak_summary(analysis._victims(), mask=mask)   # (the table made just now)
 
         def tables() -> list[Path]:
-            nonlocal side, briefing_parts
+            nonlocal side
             frames = {"people.csv": analysis.people, "targets.csv": lambda: ranking.table}
             if big:
                 # On a big case a forked child makes and writes victims.csv and sums up the leaks
                 # for the briefing, while this process writes the other tables, draws the map and
-                # makes the briefing (waiting for the sums in the briefing stage). The briefing's
-                # other values are taken from the case's tables before the fork: once it is
-                # forked, each page this process touches is copied. Started once the evidence
-                # tables' child has ended (long before, at Dingtao scale): two big children at
-                # once would add up their copies of pages.
+                # makes the rest of the briefing (then waits for the sums in the briefing stage).
+                # Started once the evidence tables' child has ended (long before, at Dingtao
+                # scale): two big children at once would add up their copies of pages.
                 if background is not None:
                     background.wait()
-                briefing_parts = _briefing_parts(analysis, ranking, mask=mask)
                 side = start_forked(victims_and_leaks)
             else:
                 frames |= victim_table
@@ -218,7 +214,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
             focus=focus, max_nodes=max_nodes)))
         result.outputs.append(stage("briefing", lambda: atomic_write_text(
             out_dir / "briefing.html", briefing_html(analysis, ranking, mask=mask) if side is None
-            else _render_briefing(briefing_parts, side.result()))))
+            else _render_briefing(_briefing_parts(analysis, ranking, mask=mask), side.result()))))
 
         def exports() -> list[Path]:
             G = analysis.graph.graph

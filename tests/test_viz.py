@@ -430,7 +430,7 @@ def test_report_leaves_the_callers_frozen_objects_frozen(tmp_path):
 
 def test_evidence_tables_written_in_the_background_are_the_same(tmp_path, monkeypatch):
     """On a big case forked children write the evidence tables and the graph files during
-    the analysis, and make the briefing while the map is drawn: the same files as in one
+    the analysis, and the victims table while the map is drawn: the same files as in one
     process."""
     import crimegraph.report as rep
 

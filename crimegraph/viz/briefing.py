@@ -117,9 +117,9 @@ def briefing_html(analysis: Analysis, ranking: Any = None, *, mask: bool = True,
 
 
 def _briefing_parts(analysis: Analysis, ranking: Any = None, *, mask: bool = True, top: int = 10) -> dict[str, Any]:
-    """What :func:`briefing_html` shows, but the leaked identities (:func:`_leak_summary`) and
-    the charts: small values, taken from the case's big tables here (``write_report`` takes
-    them before it forks the child that makes the victims table)."""
+    """What :func:`briefing_html` shows but the leaked identities (:func:`_leak_summary`) and
+    the charts: small values (``write_report`` takes them while a child makes the victims
+    table)."""
     from ..roles import decimal_sums
     from ..targeting import rank_targets
 
