@@ -25,11 +25,11 @@ __all__ = ["STAGES", "ReportResult", "write_report"]
 STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "money", "targets", "tables",
           "map", "briefing", "exports")
 #: Cases with this many transfers and messages have their evidence tables, victims table and
-#: graph files written, and their briefing made, by child processes while this process goes
+#: graph files written, and their leaks summed up, by child processes while this process goes
 #: on (where ``fork`` is available; see :func:`write_report`).
 BACKGROUND_ROWS = 200_000
 #: How much lower the CPU priority of the graph files' interpreter is: its work may wait, and
-#: it waits where this process and the victims/briefing child, which the report waits for,
+#: it waits where this process and the victims table's child, which the report waits for,
 #: need both cores (the tables and map stages); it runs on what they leave idle.
 _BACKGROUND_NICE = 10
 #: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written side by
@@ -130,7 +130,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     result = ReportResult(None, None)
     bar = _stage_bar(progress)
     background: Forked[list[Path]] | None = None   # the evidence tables (see Notes)
-    side: Forked[str] | None = None   # victims.csv written, then briefing.html's text (see Notes)
+    side: Forked[dict[str, Any]] | None = None   # victims.csv written, its leaks summed up (see Notes)
     xml: Forked[list[Path]] | None = None   # GraphML and GEXF (see Notes)
 
     own_freeze = gc.get_freeze_count() == 0
