@@ -171,7 +171,7 @@ class Fresh(Forked[T]):
     """A call running in a new Python interpreter while this process goes on (see
     :func:`start_fresh`)."""
 
-    def __init__(self, call: Callable[[], T], *, here: bool = False, nice: int = 0) -> None:
+    def __init__(self, call: Callable[[], T], *, here: bool = False) -> None:
         self._proc = None
         self._outcome = None
         # (nothing forked, nothing started; nor where sys.executable is no Python: a frozen app)
@@ -183,13 +183,12 @@ class Fresh(Forked[T]):
         # unless it is on that path already (site-packages: nothing moved ahead of the stdlib)
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         code = ("import sys; root = sys.argv[3]; root in sys.path or sys.path.insert(0, root); "
-                "from crimegraph._parallel import _fresh_main; "
-                "_fresh_main(sys.argv[1], int(sys.argv[2]), nice=int(sys.argv[4]))")
+                "from crimegraph._parallel import _fresh_main; _fresh_main(sys.argv[1], int(sys.argv[2]))")
         try:
             with os.fdopen(fd, "wb") as fh:   # (the call in a file: no waiting for the child to read it)
                 pickle.dump(call, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            self._proc = subprocess.Popen([sys.executable, "-c", code, self._path, str(os.getpid()), root,
-                                           str(nice)], stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen([sys.executable, "-c", code, self._path, str(os.getpid()), root],
+                                          stdin=subprocess.DEVNULL)
         except BaseException:   # (an unpicklable call included: no file left behind)
             os.unlink(self._path)
             raise
@@ -207,26 +206,21 @@ class Fresh(Forked[T]):
                     os.unlink(path)
 
 
-def start_fresh(call: Callable[[], T], *, here: bool = False, nice: int = 0) -> Fresh[T]:
+def start_fresh(call: Callable[[], T], *, here: bool = False) -> Fresh[T]:
     """Start ``call()`` in a new Python interpreter and return at once; ``.result()``
     waits for it (as :func:`start_forked`).
 
     ``call`` is pickled to the child, its outcome pickled back: for calls on small
     inputs from a big process (see the module's docstring). Started where ``fork``
-    is available (the big-case paths), else run here at once. ``nice``: how much
-    lower the child's CPU priority is (:func:`os.nice`), for work that may wait while
-    this process and its other children use every core (this process keeps its own).
+    is available (the big-case paths), else run here at once.
     """
-    return Fresh(call, here=here, nice=nice)
+    return Fresh(call, here=here)
 
 
-def _fresh_main(path: str, parent: int, *, nice: int = 0) -> None:
+def _fresh_main(path: str, parent: int) -> None:
     """The new interpreter's side of :class:`Fresh`: run the call in ``path`` (the file
     removed once read), write its outcome beside it unless the ``parent`` process has
-    ended meanwhile (no one to read or remove it). ``nice``: lower its priority first."""
-    if nice:
-        with contextlib.suppress(OSError):   # (not allowed everywhere: then as it is)
-            os.nice(nice)
+    ended meanwhile (no one to read or remove it)."""
     with open(path, "rb") as fh:
         call = pickle.load(fh)
     os.unlink(path)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
 import networkx as nx
@@ -24,7 +24,7 @@ import pandas as pd
 from networkx.readwrite.gexf import GEXFWriter
 from networkx.readwrite.graphml import GraphMLWriter
 
-from ._fileio import atomic_write_bytes, csv_text, write_csv
+from ._fileio import _atomic_file, atomic_write_bytes, csv_text, write_csv
 from ._memory import gc_paused
 from .exceptions import ExportError
 
@@ -97,23 +97,25 @@ def sanitize_graph(G: nx.Graph) -> nx.Graph:
 
 def _write_xml(writer: Any, fmt: str, G: nx.Graph, path: str | PathLike[str], *, clean: nx.Graph | None = None
                ) -> Path:
-    """Sanitise (``clean``: ``G`` sanitised already), serialise in memory, then write
-    atomically (no partial file on failure).
+    """Sanitise (``clean``: ``G`` sanitised already) and write atomically (no partial file
+    on failure).
 
     ``writer(H)`` fills a networkx writer object with the XML tree of ``H``; the tree is
-    serialised as text and encoded once. (networkx's own ``write`` goes through a
-    ``TextIOWrapper`` that encodes each of millions of small pieces separately: 7 to 8%
-    more time on the Dingtao graph; the bytes are the same.)
+    written as networkx's ``write`` writes it, the same bytes, encoded a chunk at a time
+    (networkx's own goes through a ``TextIOWrapper`` that encodes each of millions of small
+    pieces separately: 7 to 8% more time on the Dingtao graph; and the whole text is never
+    held, nor its bytes: 150 MB or more of a Dingtao graph's GEXF).
     """
     try:
         with gc_paused():   # hundreds of thousands of XML elements, no cycles
             xml = writer(sanitize_graph(G) if clean is None else clean)
             xml.indent(xml.xml)   # (networkx's pretty-printing, as its write does)
-            text = _xml_text(xml.xml)
+            with _atomic_file(path) as fh:
+                fh.write(b"<?xml version='1.0' encoding='utf-8'?>\n")
+                _write_xml_text(xml.xml, fh)
     except (TypeError, ValueError, nx.NetworkXError) as exc:
         raise ExportError(f"cannot write {fmt}: {exc}") from exc
-    data = f"<?xml version='1.0' encoding='utf-8'?>\n{text}".encode("utf-8", "xmlcharrefreplace")
-    return atomic_write_bytes(path, data)
+    return Path(path)
 
 
 _CDATA_SPECIAL = re.compile("[&<>]")
@@ -123,15 +125,20 @@ _ATTRIB_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&
 _CDATA_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-def _xml_text(root: ElementTree.Element) -> str:
-    """``ElementTree.tostring(root, encoding="unicode")``, the same text, in about half the
-    time for trees of plain elements (text tags and attribute names without a namespace,
-    text attribute values: what networkx's writers make); other trees are left to
-    ElementTree. (ElementTree first walks the whole tree for namespaces, then writes each
-    piece through a file object.)"""
-    parts: list[str] = []   # (joined every 50,000 pieces: not millions of them held at once)
-    chunks: list[str] = []
+def _write_xml_text(root: ElementTree.Element, fh: BinaryIO) -> None:
+    """``ElementTree.tostring(root, encoding="unicode")``, the same text, written to ``fh``
+    as UTF-8 (characters it cannot encode as references), a chunk at a time, in about half
+    the time for trees of plain elements (text tags and attribute names without a
+    namespace, text attribute values: what networkx's writers make); other trees are left
+    to ElementTree. (ElementTree first walks the whole tree for namespaces, then writes
+    each piece through a file object.)"""
+    start = fh.tell()
+    parts: list[str] = []
     append = parts.append
+
+    def flush() -> None:
+        fh.write("".join(parts).encode("utf-8", "xmlcharrefreplace"))
+        parts.clear()
 
     def plain(name: Any) -> bool:
         return type(name) is str and not name.startswith("{")
@@ -140,9 +147,8 @@ def _xml_text(root: ElementTree.Element) -> str:
         tag = elem.tag
         if not plain(tag):
             return False
-        if len(parts) > 50_000:
-            chunks.append("".join(parts))
-            parts.clear()
+        if len(parts) > 50_000:   # (a few MB of text at a time)
+            flush()
         append("<" + tag)
         for k, v in elem.items():
             if not plain(k) or type(v) is not str:
@@ -164,10 +170,12 @@ def _xml_text(root: ElementTree.Element) -> str:
             append(tail.translate(_CDATA_ESCAPES) if _CDATA_SPECIAL.search(tail) else tail)
         return True
 
-    if not walk(root):
-        return ElementTree.tostring(root, encoding="unicode")
-    chunks.append("".join(parts))
-    return "".join(chunks)
+    if walk(root):
+        flush()
+        return
+    fh.seek(start)   # (what was written of it: written again, by ElementTree)
+    fh.truncate()
+    fh.write(ElementTree.tostring(root, encoding="unicode").encode("utf-8", "xmlcharrefreplace"))
 
 
 def _graphml_writer(H: nx.Graph) -> Any:

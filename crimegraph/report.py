@@ -28,10 +28,6 @@ STAGES = ("read", "resolve", "build", "projection", "communities", "roles", "mon
 #: graph files written, and their leaks summed up, by child processes while this process goes
 #: on (where ``fork`` is available; see :func:`write_report`).
 BACKGROUND_ROWS = 200_000
-#: How much lower the CPU priority of the graph files' interpreter is: its work may wait, and
-#: it waits where this process and the victims table's child, which the report waits for,
-#: need both cores (the tables and map stages); it runs on what they leave idle.
-_BACKGROUND_NICE = 10
 #: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written side by
 #: side by forked children in the exports stage (where ``fork`` is available).
 PARALLEL_EDGES = 5_000
@@ -98,7 +94,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     written by a forked child while this process analyses; the tables stage waits
     for it and raises its error. On such a case a new interpreter writes
     ``graph.graphml`` and ``graph.gexf`` from the build on (the exports stage waits
-    for it, at a lower CPU priority), and, from the tables stage on, a second forked
+    for it), and, from the tables stage on, a second forked
     child makes and writes ``victims.csv`` and sums up the leaks for the briefing while
     this process writes the other tables and draws the map (the briefing stage waits
     for the sums and makes the briefing). The files are the same either way.
@@ -174,8 +170,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
         xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
         if big:
-            xml = start_fresh(functools.partial(write_graphml_and_gexf, cg.graph, *[p for _, p in xml_files]),
-                              nice=_BACKGROUND_NICE)
+            xml = start_fresh(functools.partial(write_graphml_and_gexf, cg.graph, *[p for _, p in xml_files]))
         proj = stage("projection", lambda: suspect_projection(cg))
         part = stage("communities", lambda: detect_communities(proj, seed=seed))
         roles = stage("roles", lambda: infer_roles(cg))
