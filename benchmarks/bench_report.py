@@ -85,8 +85,13 @@ class JobMemory:
         self._stop.set()
         if self.available:
             self._thread.join()
+        self.close()
+
+    def close(self) -> None:
+        """Leave the cgroup (once; nothing to do with PSS)."""
         if self._cgroup is not None:
             self._cgroup.leave()
+            self._cgroup = None
 
     def next_stage(self) -> float:
         """Peak since the last call (the stage that just ended)."""
@@ -268,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the report's output folder (about 1 GB)")
     args = ap.parse_args(argv)
     job = JobMemory()   # (a cgroup entered now, while this process holds only its modules)
+    try:
+        return _bench(args, job)
+    finally:
+        job.close()
+
+
+def _bench(args: argparse.Namespace, job: JobMemory) -> int:
     scale = SCALES[args.scale]
     if args.fraction != 1.0:
         lo, hi = scale.victims_per_pusher
