@@ -617,7 +617,6 @@ def find_identifiers_many(texts: Sequence[str]) -> list[list[str]]:
     >>> ids, phones, otps
     (['450103195502141219', '', ''], ['13800138000', '', ''], ['', '482913', ''])
     """
-
     texts = list(texts)
     n = len(texts)
     flat, owner, simple = _text_spans(texts)

@@ -750,7 +750,8 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     codes, uniques = pd.factorize(tr["transfer_id"])
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[text_order(np.asarray(uniques, dtype=object))] = np.arange(len(uniques))
-    codes = np.where(codes >= 0, rank[codes], codes)   # code order = transfer id order
+    if len(rank):   # code order = transfer id order (-1, a missing id, stays)
+        codes = np.where(codes >= 0, rank[codes], codes)
     order = np.argsort(codes, kind="stable")
     codes = codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])   # one run of rows per transfer
