@@ -141,14 +141,14 @@ class _MemoryCgroup:
                 path.mkdir()
             except OSError:
                 continue
-            group = cls(path, home, key, _resident_kb())
             try:
                 (path / "cgroup.procs").write_text(str(os.getpid()))
+                # (what is resident now is charged elsewhere: counted as it is)
+                group = cls(path, home, key, _resident_kb())
                 group.memory_mb()   # (v2: the memory controller may not be enabled there)
             except (OSError, KeyError, ValueError):
-                group.leave()
+                cls(path, home, key, 0).leave()
                 continue
-            group._baseline_kb = _resident_kb()   # (what is resident now is charged elsewhere)
             return group
         return None
 

@@ -670,7 +670,7 @@ def _text_spans(texts: list[str]) -> tuple[list[str], Any, Any]:
     # Only texts with four digits in a row count. A simple span of four digits or more shows
     # its text has them; a text none of whose spans shows it is searched itself.
     lengths = np.fromiter(map(len, spans), dtype=np.int64, count=len(spans))
-    check = np.fromiter((s[-1] in "Xx" for s in spans), dtype=bool, count=len(spans)) if spans else simple
+    check = np.fromiter((s[-1] in "Xx" for s in spans), dtype=bool, count=len(spans))   # (spans are never empty)
     has_four = np.zeros(n, dtype=bool)
     has_four[owner[simple & (lengths - check >= 4)]] = True
     for t in np.unique(owner[~has_four[owner]]).tolist():
