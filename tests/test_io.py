@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -756,3 +757,31 @@ def test_merge_messages_keeps_first_copies_fills_senders_and_orders_by_chat_time
     assert list(out.columns) == list(df.columns)
     assert (reports["b.csv"].accepted, reports["b.csv"].skipped, reports["a.csv"].skipped) == (0, 1, 0)
     assert "another phone's export" in next(iter(reports["b.csv"].skip_reasons))
+
+
+def test_merge_messages_orders_ties_by_id_and_fills_only_from_copies_of_the_same_message():
+    """Runs of messages with one chat and instant, anywhere in the table, come out in
+    message id order; a detail missing from every copy stays missing (None), and a detail
+    is never taken from another message."""
+    from crimegraph.io._common import FileReport
+    from crimegraph.io.case import _merge_messages
+
+    rng = np.random.default_rng(7)
+    n = 400
+    ids = [f"{i:04x}" for i in rng.permutation(n)]
+    chats = rng.choice(["c1", "c2", "c3"], n).tolist()
+    times = pd.to_datetime(rng.integers(0, 6, n), unit="s").tz_localize("Asia/Shanghai")   # many ties
+    names = [None if i % 3 else f"n{i}" for i in range(n)]
+    df = pd.DataFrame({"message_id": ids + ids[:50], "chat_id": chats + chats[:50],
+                       "chat_name": [None] * (n + 50), "time": list(times) + list(times[:50]),
+                       "sender_wxid": ["w"] * (n + 50), "sender_name": names + [f"later{i}" for i in range(50)],
+                       "copies": 1, "source_file": ["a.csv"] * n + ["b.csv"] * 50, "source_line": range(n + 50)})
+    reports = {"a.csv": FileReport("a.csv", rows_read=n, accepted=n),
+               "b.csv": FileReport("b.csv", rows_read=50, accepted=50)}
+    out = _merge_messages(df, reports)
+    expected = sorted(range(n), key=lambda i: (chats[i], times[i], ids[i]))
+    assert out["message_id"].tolist() == [ids[i] for i in expected]
+    want = {ids[i]: names[i] or (f"later{i}" if i < 50 else None) for i in range(n)}
+    assert out["sender_name"].tolist() == [want[m] for m in out["message_id"]]
+    assert out["chat_name"].map(lambda v: v is None).all()
+    assert out["copies"].tolist() == [2 if i < 50 else 1 for i in expected]

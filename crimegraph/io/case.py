@@ -389,31 +389,54 @@ def _merge_messages(df: pd.DataFrame, by_file: dict[str, FileReport]) -> pd.Data
     if df.empty:
         return df
     codes, uniques = pd.factorize(df["message_id"])
-    first = np.unique(codes, return_index=True)[1]   # each message's first copy, by message code
-    keep = np.zeros(len(df), dtype=bool)
-    keep[first] = True
+    # each message's first copy: where its code first appears (factorize numbers the codes in
+    # order of appearance, so that is where a code passes all codes before it)
+    keep = np.empty(len(df), dtype=bool)
+    keep[0] = True
+    np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=keep[1:])
     _count_skipped(df.loc[~keep, "source_file"], by_file,
                    "duplicate: same message already loaded from another phone's export")
     kept = np.flatnonzero(keep)   # the first copies, in the table's order
-    # order by chat, time, message id (codes sort like the text: chat ids by factorize, ids in C)
-    chat, _ = pd.factorize(df["chat_id"].to_numpy(dtype=object)[kept], sort=True)
-    chat = np.where(chat < 0, chat.max() + 1, chat)   # a message without a chat id sorts last
-    ids = df["message_id"].to_numpy(dtype=object)[kept].astype(str)
-    order = np.lexsort((ids, df["time"].array[kept].as_unit("ns").asi8, chat))
-    rows = kept[order]
+    rows = kept[_chat_time_id_order(df, kept)]
     out = df.take(rows).reset_index(drop=True)   # (the one copy of the table)
     kept_codes = codes[rows]
     out["copies"] = np.bincount(codes, minlength=len(uniques))[kept_codes].astype("int64")
     # fill sender details missing in the first copy (PyWxDump lacks nicknames) from later copies
     for col in ("sender_wxid", "sender_name", "chat_name"):
         values = df[col].to_numpy(dtype=object)
-        known = np.flatnonzero(pd.notna(values))
-        best = np.full(len(uniques), None, dtype=object)
-        firsts = known[np.unique(codes[known], return_index=True)[1]]
-        best[codes[firsts]] = values[firsts]
         mine = values[rows]
-        out[col] = pd.Series(np.where(pd.notna(mine), mine, best[kept_codes]), index=out.index, dtype=object)
+        miss = np.flatnonzero(pd.isna(mine))
+        if len(miss):
+            wanted = np.zeros(len(uniques), dtype=bool)
+            wanted[kept_codes[miss]] = True
+            copies = np.flatnonzero(wanted[codes])   # every copy of those messages, in table order
+            known = copies[pd.notna(values[copies])]
+            firsts = known[np.unique(codes[known], return_index=True)[1]]
+            best = np.full(len(uniques), None, dtype=object)
+            best[codes[firsts]] = values[firsts]
+            mine[miss] = best[kept_codes[miss]]   # (None where no copy has it)
+        out[col] = pd.Series(mine, index=out.index, dtype=object)
     return out
+
+
+def _chat_time_id_order(df: pd.DataFrame, kept: np.ndarray) -> np.ndarray:
+    """The order of rows ``kept`` by chat (none last), time, then message id (codes sort like
+    the text: chat ids by factorize; the ids, in C, only where chat and time tie)."""
+    chat, _ = pd.factorize(df["chat_id"].to_numpy(dtype=object)[kept], sort=True)
+    chat = np.where(chat < 0, chat.max() + 1, chat)   # a message without a chat id sorts last
+    time = df["time"].array[kept].as_unit("ns").asi8
+    order = np.lexsort((time, chat))
+    c, t = chat[order], time[order]
+    tie = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
+    if tie.any():   # runs of rows with one chat and time: each put in message id order
+        in_run = np.zeros(len(order), dtype=bool)
+        in_run[1:] |= tie
+        in_run[:-1] |= tie
+        at = np.flatnonzero(in_run)
+        sub = order[at]
+        ids = df["message_id"].to_numpy(dtype=object)[kept[sub]].astype(str)
+        order[at] = sub[np.lexsort((ids, time[sub], chat[sub]))]
+    return order
 
 
 def _devices(root: Path, config: dict[str, Any], owners: dict[str, dict[str, set[str]]],
