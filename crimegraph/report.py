@@ -114,8 +114,8 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     from .community import detect_communities
     from .export import write_gexf, write_graphml, write_graphml_and_gexf, write_neo4j
     from .graph import build_graph, suspect_projection
-    from .io import read_case
-    from .resolve import resolve_entities
+    from .io.case import _read_case
+    from .resolve import _resolve_entities
     from .roles import infer_roles, money_flows
     from .targeting import rank_targets
     from .viz import briefing_html, save_html
@@ -151,7 +151,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         return value
 
     try:
-        case_ = stage("read", lambda: read_case(case, progress=progress))
+        case_, transfer_ids = stage("read", lambda: _read_case(case, progress=progress))
         # The evidence tables depend on the case alone: on a big case a forked child writes
         # them while this process analyses (the same bytes; waited for in the tables stage).
         evidence = {"transfers.csv": lambda: case_.transfers, "messages.csv": lambda: case_.messages,
@@ -161,7 +161,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         big = len(case_.transfers) + len(case_.messages) >= BACKGROUND_ROWS and fork_processes() > 1
         if big:
             background = start_forked(write_evidence)
-        res = stage("resolve", lambda: resolve_entities(case_))
+        res = stage("resolve", lambda: _resolve_entities(case_, transfer_ids))
         cg = stage("build", lambda: build_graph(case_, res, detail=detail))
         # The graph files depend on the graph alone, which nothing changes after the build: on
         # a big case a new interpreter writes GraphML and GEXF on the core the analytics leave

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .identifiers import is_masked, normalize_bank_card, normalize_id_number, normalize_mobile
+from .io._tables import text_order, transfer_codes
 from .io.case import Case
 
 __all__ = ["Resolution", "resolve_entities", "is_organisation", "NOT_A_PERSON"]
@@ -48,27 +49,6 @@ _ORG_RE = re.compile(
     r"\(\d{4}\)|（\d{4}）"
 )
 _ORG_KINDS = ("商户消费", "扫二维码付款", "零钱提现", "信用卡还款", "零钱充值", "退款", "日用百货", "投资理财")
-
-
-def text_order(values: np.ndarray) -> np.ndarray:
-    """Positions that sort ``values`` (an object array of text) as Python sorts them,
-    stably: ``sorted(range(n), key=values.__getitem__)``, sorted in C.
-
-    The texts are sorted by their UTF-8 bytes, in the order of their code points, as
-    fixed-width bytes (a quarter of the size of fixed-width text, and about twice as
-    fast to sort). Fixed-width bytes (and text) cannot tell a text from the same text
-    with a NUL at its end: where a text holds NUL, Python sorts them.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> text_order(np.array(["b", "a\u00e9", "ab", "李", "a"], dtype=object)).tolist()
-    [4, 2, 1, 0, 3]
-    """
-    data = [v.encode("utf-8", "surrogatepass") for v in values.tolist()]
-    if not data or b"\x00" in b"".join(data):
-        return np.array(sorted(range(len(data)), key=values.__getitem__), dtype=np.int64)
-    return np.argsort(np.array(data, dtype=bytes), kind="stable")
 
 
 def is_organisation(name: str | None, kind: str | None = None) -> bool:
@@ -290,6 +270,12 @@ def resolve_entities(case: Case) -> Resolution:
     >>> res.persons.loc[res.persons["devices"].str.contains("S006"), "devices"].tolist()
     ['S006_林娜辉_手机;S007_林娜辉_手机2']
     """
+    return _resolve_entities(case, None)
+
+
+def _resolve_entities(case: Case, transfer_ids: np.ndarray | None) -> Resolution:
+    """:func:`resolve_entities`; ``transfer_ids``: :func:`transfer_codes` of the case's
+    transfers where known already (``crimegraph.io.case._read_case`` works them out)."""
     ledger = _Ledger()
     note, merge = ledger.note, ledger.merge
 
@@ -369,7 +355,7 @@ def resolve_entities(case: Case) -> Resolution:
 
     # -- persons from components ----------------------------------------------------------
     persons, key_to_person, person_of_key = _persons_from_components(ledger, root)
-    transfers, orgs, extra = _link_transfers(case, key_to_person, persons)
+    transfers, orgs, extra = _link_transfers(case, key_to_person, persons, transfer_ids)
     if extra:
         persons = pd.concat([persons, pd.DataFrame(extra)], ignore_index=True)
         for row in extra:
@@ -660,9 +646,10 @@ def _owner_key(channel: str, owner_account: str | None, device: str | None) -> s
     return f"device:{device}" if device else None
 
 
-def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataFrame
-                    ) -> tuple[pd.DataFrame, list[str], list[dict[str, Any]]]:
-    """One row per unique payment with payer and payee resolved (see module docstring)."""
+def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataFrame,
+                    codes: np.ndarray | None) -> tuple[pd.DataFrame, list[str], list[dict[str, Any]]]:
+    """One row per unique payment with payer and payee resolved (see module docstring);
+    ``codes``: :func:`transfer_codes` of the transfers, where known already."""
     cols = ["transfer_id", "channel", "time", "amount", "completed", "payer", "payee", "link",
             "kind", "sources"]
     tr = case.transfers
@@ -747,11 +734,8 @@ def _link_transfers(case: Case, key_to_person: dict[str, str], persons: pd.DataF
     # Most payments are seen in both parties' records: pair those in bulk, then resolve the rest
     # (one side only, neutral) one transaction at a time.
     # (each column is taken in that order when needed: the table itself is never copied)
-    codes, uniques = pd.factorize(tr["transfer_id"])
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[text_order(np.asarray(uniques, dtype=object))] = np.arange(len(uniques))
-    if len(rank):   # code order = transfer id order (-1, a missing id, stays)
-        codes = np.where(codes >= 0, rank[codes], codes)
+    if codes is None or len(codes) != len(tr):
+        codes = transfer_codes(tr["transfer_id"])   # (numbered in transfer id order)
     order = np.argsort(codes, kind="stable")
     codes = codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])   # one run of rows per transfer

@@ -432,6 +432,24 @@ def test_read_case_on_fixtures(fixture_case):
     assert "<table>" in html
 
 
+def test_transfer_codes_worked_out_while_reading_are_those_of_the_loaded_transfers(fixture_case):
+    """``_read_case`` numbers the transaction ids before dropping the repeats across files:
+    the codes it gives (one per kept row, dense, in id text order) are those of the table
+    it returns, and resolving with them gives the same resolution."""
+    from crimegraph.io._tables import transfer_codes
+    from crimegraph.io.case import _read_case
+    from crimegraph.resolve import _resolve_entities, resolve_entities
+
+    case, codes = _read_case(fixture_case)
+    skipped = case.report.to_frame()["skip_reasons"].str.contains("another file").sum()
+    assert skipped > 0   # (repeats across files were dropped after the codes were made)
+    ids = case.transfers["transfer_id"]
+    assert codes.tolist() == transfer_codes(ids).tolist()
+    assert codes.tolist() == [sorted(set(ids)).index(i) for i in ids]
+    pd.testing.assert_frame_equal(_resolve_entities(case, codes).transfers, resolve_entities(case).transfers)
+    assert transfer_codes(pd.Series([None, None], dtype=object)).tolist() == [-1, -1]
+
+
 def test_read_case_errors(tmp_path):
     with pytest.raises(FormatError, match="not a case folder"):
         read_case(tmp_path / "missing")

@@ -20,7 +20,7 @@ from ._common import (
     parse_time_series,
 )
 
-__all__ = ["finish_transfers", "repeated_transfers", "stable_id", "dedupe"]
+__all__ = ["finish_transfers", "repeated_transfers", "stable_id", "dedupe", "text_order", "transfer_codes"]
 
 
 def stable_id(*parts: object) -> str:
@@ -47,13 +47,46 @@ def _drop_repeats(frame: pd.DataFrame, dup: np.ndarray, report: FileReport | Non
     return frame.loc[~dup].reset_index(drop=True)
 
 
-def repeated_transfers(df: pd.DataFrame) -> np.ndarray:
+def repeated_transfers(df: pd.DataFrame, ids: np.ndarray | None = None) -> np.ndarray:
     """Rows of a transfers table that repeat an earlier row's record: the same transaction
-    id, direction, owner (account and nickname) and amount."""
+    id, direction, owner (account and nickname) and amount. ``ids``: the transaction ids as
+    codes (:func:`transfer_codes`), where known (numbers are compared faster than text)."""
     owner = df["owner_account"].fillna("") + "|" + df["owner_nickname"].fillna("")
-    keys = pd.DataFrame({"transfer_id": df["transfer_id"], "direction": df["direction"], "owner": owner,
-                         "amount": df["amount"]})
+    keys = pd.DataFrame({"transfer_id": df["transfer_id"] if ids is None else ids, "direction": df["direction"],
+                         "owner": owner, "amount": df["amount"]})
     return keys.duplicated(keep="first").to_numpy()
+
+
+def transfer_codes(ids: pd.Series) -> np.ndarray:
+    """A code per transaction id, numbered in the order of the ids' text (0 for the first
+    id, one more for each next distinct id; -1 where the id is missing)."""
+    codes, uniques = pd.factorize(ids)
+    if len(uniques) == 0:
+        return codes.astype(np.int64)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[text_order(np.asarray(uniques, dtype=object))] = np.arange(len(uniques))
+    return np.where(codes >= 0, rank[codes], codes).astype(np.int64)
+
+
+def text_order(values: np.ndarray) -> np.ndarray:
+    """Positions that sort ``values`` (an object array of text) as Python sorts them,
+    stably: ``sorted(range(n), key=values.__getitem__)``, sorted in C.
+
+    The texts are sorted by their UTF-8 bytes, in the order of their code points, as
+    fixed-width bytes (a quarter of the size of fixed-width text, and about twice as
+    fast to sort). Fixed-width bytes (and text) cannot tell a text from the same text
+    with a NUL at its end: where a text holds NUL, Python sorts them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> text_order(np.array(["b", "a\u00e9", "ab", "李", "a"], dtype=object)).tolist()
+    [4, 2, 1, 0, 3]
+    """
+    data = [v.encode("utf-8", "surrogatepass") for v in values.tolist()]
+    if not data or b"\x00" in b"".join(data):
+        return np.array(sorted(range(len(data)), key=values.__getitem__), dtype=np.int64)
+    return np.argsort(np.array(data, dtype=bytes), kind="stable")
 
 
 def finish_transfers(records: list[dict[str, Any]] | dict[str, Sequence[Any]] | pd.DataFrame, report: FileReport,

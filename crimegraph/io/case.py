@@ -37,7 +37,7 @@ from ..schema import (
     TRANSFER_COLUMNS,
 )
 from ._common import FileReport, Loaded, Source, empty_frame
-from ._tables import repeated_transfers
+from ._tables import repeated_transfers, transfer_codes
 from .chats import message_ids
 from .registry import READERS, _NamedBytes, describe_unknown, sniff
 
@@ -314,6 +314,13 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
     >>> sorted(case.report.rejects()["reason"].str.split(":").str[0])
     ['truncated row', "unparseable amount '12,3a.0'", "unparseable time '16x8'"]
     """
+    return _read_case(path, progress=progress, workers=workers)[0]
+
+
+def _read_case(path: str | PathLike[str], *, progress: bool | None = None, workers: int | None = None
+               ) -> tuple[Case, np.ndarray]:
+    """:func:`read_case`, and the transfers' :func:`transfer_codes` worked out on the way (for
+    :func:`crimegraph.resolve._resolve_entities`)."""
     root = Path(path)
     if not root.is_dir():
         raise FormatError("not a case folder (expected a folder of device sub-folders)", path=root)
@@ -346,13 +353,15 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
         messages = _fill_owner_sender(tables["messages"], devices)
         messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
         memberships = _memberships(messages)
-    transfers = _dedupe_across(tables["transfers"], repeats.result(), by_file,
+    dup, codes = repeats.result()
+    transfers = _dedupe_across(tables["transfers"], dup, by_file,
                                "duplicate: same transaction already loaded from another file")
+    codes = codes[~dup]   # (a repeat's id stays: its first row is kept, so the codes stay dense)
     contacts = tables["contacts"]
     title = str(config.get("case", {}).get("title") or root.name)
     del tables
     release_free_memory()   # the per-file frames and intermediate copies: ~1 GB at Dingtao scale
-    return Case(root, title, transfers, messages, contacts, memberships, devices, report)
+    return Case(root, title, transfers, messages, contacts, memberships, devices, report), codes
 
 
 def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -360,10 +369,12 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
     return pd.concat(full, ignore_index=True) if full else empty_frame(columns)
 
 
-def _repeated(df: pd.DataFrame) -> np.ndarray:
-    """:func:`repeated_transfers` of the merged table (nothing to collect: no cycles made)."""
+def _repeated(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`repeated_transfers` of the merged table, and its :func:`transfer_codes` (which
+    it compares; nothing to collect: no cycles made)."""
     with gc_paused():
-        return repeated_transfers(df)
+        codes = transfer_codes(df["transfer_id"])
+        return repeated_transfers(df, codes), codes
 
 
 def _dedupe_across(df: pd.DataFrame, dup: np.ndarray, by_file: dict[str, FileReport], reason: str
