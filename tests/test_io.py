@@ -450,6 +450,27 @@ def test_transfer_codes_worked_out_while_reading_are_those_of_the_loaded_transfe
     assert transfer_codes(pd.Series([None, None], dtype=object)).tolist() == [-1, -1]
 
 
+def test_transfers_joined_without_repeats_as_if_dropped_after_joining():
+    """Rows dropped from each file's frame before the frames are joined give the table that
+    joining them first and dropping the rows after gives, column types included (a frame
+    left empty still counts, as it did with its rows)."""
+    from crimegraph.io.case import _join_without, _repeat_keys
+
+    a = pd.DataFrame({"transfer_id": ["t1", "t2"], "direction": ["out", "in"], "owner_account": [None, "x"],
+                      "owner_nickname": ["n", None], "amount": [Decimal("1.00"), Decimal("2.00")],
+                      "source_file": ["a.csv"] * 2, "note": pd.Series([None, None], dtype=object)})
+    b = a.assign(source_file="b.csv", note=pd.Series([1.5, 2.5]))   # (another type: all of b dropped)
+    c = a.iloc[:1].assign(source_file="c.csv", transfer_id="t3")
+    dup = np.array([False, False, True, True, False])
+    want = pd.concat([a, b, c], ignore_index=True).loc[~dup].reset_index(drop=True)
+    pd.testing.assert_frame_equal(_join_without([a, b, c], dup), want)
+    assert str(_join_without([a, b, c], dup)["note"].dtype) == "object"
+    keys = _repeat_keys([a, b, c])
+    assert keys["source_file"].tolist() == ["a.csv"] * 2 + ["b.csv"] * 2 + ["c.csv"]
+    assert keys["amount"].tolist() == [Decimal("1.00"), Decimal("2.00")] * 2 + [Decimal("1.00")]
+    assert _join_without([], np.zeros(0, dtype=bool)).empty and _repeat_keys([]).empty
+
+
 def test_read_case_errors(tmp_path):
     with pytest.raises(FormatError, match="not a case folder"):
         read_case(tmp_path / "missing")

@@ -342,20 +342,27 @@ def _read_case(path: str | PathLike[str], *, progress: bool | None = None, worke
             if dev:
                 for k, v in res.owner.items():
                     owners[dev][k].update(_list(v))
-    tables = {t: _concat(frames.pop(t, []), cols) for t, cols in _TABLES.items()}
+    # the transfers are joined once their repeats across files are known (dropped from each
+    # file's frame first: the table is copied once); the other tables now
+    transfer_frames = [f for f in frames.pop("transfers", []) if not f.empty]
+    tables = {t: _concat(frames.pop(t, []), cols) for t, cols in _TABLES.items() if t != "transfers"}
     release_free_memory()   # each file's frame, now in the tables
     by_file = {f.file: f for f in report.files if f.table in _TABLES}
-    # which transfers repeat across files: on a big case a forked child works it out while
-    # this process merges the messages (the tables are independent; the same result)
-    with start_forked(functools.partial(_repeated, tables["transfers"]), here=n_workers <= 1) as repeats:
+    # which transfers repeat across files: on a big case a forked child works it out (from
+    # the columns compared) while this process merges the messages (the same result)
+    keys = _repeat_keys(transfer_frames)
+    with start_forked(functools.partial(_repeated, keys), here=n_workers <= 1) as repeats:
         _owner_from_other_copies(tables["messages"], owners)
         devices = _devices(root, config, owners, files)
         messages = _fill_owner_sender(tables["messages"], devices)
         messages = _merge_messages(_canonical_direct_chats(messages, devices), by_file)
         memberships = _memberships(messages)
     dup, codes = repeats.result()
-    transfers = _dedupe_across(tables["transfers"], dup, by_file,
-                               "duplicate: same transaction already loaded from another file")
+    if dup.any():
+        _count_skipped(keys.loc[dup, "source_file"], by_file,
+                       "duplicate: same transaction already loaded from another file")
+    del keys
+    transfers = _join_without(transfer_frames, dup)
     codes = codes[~dup]   # (a repeat's id stays: its first row is kept, so the codes stay dense)
     contacts = tables["contacts"]
     title = str(config.get("case", {}).get("title") or root.name)
@@ -377,14 +384,27 @@ def _repeated(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return repeated_transfers(df, codes), codes
 
 
-def _dedupe_across(df: pd.DataFrame, dup: np.ndarray, by_file: dict[str, FileReport], reason: str
-                   ) -> pd.DataFrame:
-    """The transfers seen in another file already (``dup``: :func:`repeated_transfers`)
-    dropped, and counted as skipped in their own files."""
-    if not dup.any():
-        return df
-    _count_skipped(df.loc[dup, "source_file"], by_file, reason)
-    return df.loc[~dup].reset_index(drop=True)
+#: Columns of the transfers table that :func:`repeated_transfers` compares, and the file.
+_REPEAT_KEYS = ("transfer_id", "direction", "owner_account", "owner_nickname", "amount", "source_file")
+
+
+def _repeat_keys(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """:data:`_REPEAT_KEYS` of the transfers of ``frames`` (non-empty), joined."""
+    if not frames:
+        return empty_frame(_REPEAT_KEYS)
+    return pd.DataFrame({c: np.concatenate([f[c].to_numpy(dtype=object) for f in frames])
+                         for c in _REPEAT_KEYS}, dtype=object)
+
+
+def _join_without(frames: list[pd.DataFrame], dup: np.ndarray) -> pd.DataFrame:
+    """The transfers table: ``frames`` (non-empty) joined, without the rows where ``dup``
+    (one flag per row of the frames, in order). The same table as joining them and then
+    dropping those rows (a frame left empty still counts for the columns' types)."""
+    if not frames:
+        return empty_frame(TRANSFER_COLUMNS)
+    ends = np.cumsum([len(f) for f in frames])
+    kept = [f.loc[~d] if d.any() else f for f, d in zip(frames, np.split(dup, ends[:-1]), strict=True)]
+    return pd.concat(kept, ignore_index=True)
 
 
 def _count_skipped(files: pd.Series, by_file: dict[str, FileReport], reason: str) -> None:
