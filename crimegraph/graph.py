@@ -232,7 +232,8 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
         merge_src[a].append(f"{source} ({reason})")
         merge_src[b].append(f"{source} ({reason})")
     leaks = cg.leaks
-    victims_of = leaks.groupby("poster", sort=False)["id_number"].nunique().to_dict() if len(leaks) else {}
+    # (a leak is one (poster, ID number): a poster's rows are its distinct ID numbers)
+    victims_of = leaks["poster"].value_counts(sort=False).to_dict() if len(leaks) else {}
 
     kept = res.persons[~in_set(res.persons["person_id"], collapsed)]
     for p in kept.itertuples(index=False):
@@ -265,8 +266,7 @@ def build_graph(case: Case, resolution: Resolution | None = None, *, detail: str
                            label=str(name) if pd.notna(name) else chat_id, source=files[chat_id])
         senders = msgs.loc[msgs["sender_wxid"].notna(), ["chat_id", "sender_wxid", "is_group", "source_file",
                                                          "source_line", "otp_codes", "id_numbers"]]
-        posted_ids = leaks.groupby(["chat_id", "poster"], sort=False)["id_number"].nunique().to_dict() \
-            if len(leaks) else {}
+        posted_ids = set(zip(leaks["chat_id"].tolist(), leaks["poster"].tolist(), strict=True))   # (who posted where)
         spoke = senders.assign(otp=senders["otp_codes"] != "").groupby(["chat_id", "sender_wxid"], sort=True).agg(
             messages=("is_group", "size"), is_group=("is_group", "first"), file=("source_file", "first"),
             line=("source_line", "first"), otp=("otp", "sum"))
