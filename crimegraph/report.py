@@ -31,12 +31,13 @@ BACKGROUND_ROWS = 200_000
 #: Graphs with this many edges have their graph files (GraphML, GEXF, Neo4j) written side by
 #: side by forked children in the exports stage (where ``fork`` is available).
 PARALLEL_EDGES = 5_000
-#: Stages after which a child is forked on a big case: the memory this process freed is
-#: handed back to the OS first, so it does not count again in the child. After the other
-#: stages it is kept for the next one: pages handed back cost a page fault each when taken
-#: again, and on a VM that reports free pages to its host (Firecracker) far more than that
-#: (about 1 s of system time of the analytics stages on the Dingtao case; the same peak).
-_FORK_AFTER = frozenset({"read", "targets"})
+#: Stages after which the memory this process freed is handed back to the OS: before a
+#: child is forked on a big case (so it does not count again in the child), and while the
+#: victims' child runs (the job's peak). After the other stages it is kept for the next one:
+#: pages handed back cost a page fault each when taken again, and on a VM that reports free
+#: pages to its host (Firecracker) far more than that (about 1 s of system time of the
+#: analytics stages on the Dingtao case).
+_RELEASE_AFTER = frozenset({"read", "targets", "tables", "map"})
 #: Tables written by :func:`write_report` (besides map.html, briefing.html, graph files).
 TABLES = ("people.csv", "targets.csv", "victims.csv", "transfers.csv", "messages.csv", "rejects.csv",
           "load_report.csv")
@@ -147,8 +148,8 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         # alone when the caller froze objects itself, as unfreezing would free theirs too).
         if own_freeze:
             gc.freeze()
-        if name in _FORK_AFTER:
-            release_free_memory()   # what the stage freed: not resident here nor in the child
+        if name in _RELEASE_AFTER:
+            release_free_memory()   # what the stage freed (see _RELEASE_AFTER)
         dt = time.perf_counter() - t0
         result.seconds[name] = dt
         if bar is not None:
