@@ -142,8 +142,16 @@ class _Ledger:
         return self._index
 
     def codes(self, keys: list[str]) -> np.ndarray:
-        """Code of each key (-1 if unknown)."""
-        return self.index.get_indexer(pd.Index(np.array(keys, dtype=object), dtype=object))
+        """Code of each key (-1 if unknown). A few keys are looked up by binary search of the
+        sorted keys (hashing a million keys into :attr:`index` costs more than that)."""
+        known = self.keys
+        if len(keys) * _FEW_KEYS >= len(known):
+            return self.index.get_indexer(pd.Index(np.array(keys, dtype=object), dtype=object))
+        wanted = np.array(keys, dtype=object)
+        at = np.searchsorted(known, wanted)   # (the keys sort as Python compares them: text_order)
+        found = at < len(known)
+        found[found] = known[at[found]] == wanted[found]
+        return np.where(found, at, -1)
 
     def note_codes(self) -> np.ndarray:
         """Code of the key of every note."""
@@ -194,6 +202,10 @@ class _Ledger:
                 parent[max(ra, rb)] = min(ra, rb)
                 out[i] = True
         return out
+
+
+#: :meth:`_Ledger.codes` searches the sorted keys for fewer than 1/_FEW_KEYS of their number.
+_FEW_KEYS = 16
 
 
 @dataclass

@@ -264,3 +264,20 @@ def test_text_order_sorts_as_python_does():
         values = np.array(extra + texts, dtype=object)   # (a NUL-ended text before its equal)
         expect = sorted(range(len(values)), key=values.__getitem__)   # (stable: equal texts in order)
         assert text_order(values).tolist() == expect
+
+
+def test_ledger_codes_by_search_and_by_index_agree():
+    """A few keys are looked up by binary search of the sorted keys, many through the
+    index: the same code (-1 for a key never noted) either way, for any text."""
+    from crimegraph.resolve import _FEW_KEYS, _Ledger
+
+    ledger = _Ledger()
+    noted = [f"idn:{i:06d}" for i in range(40 * _FEW_KEYS)] + ["wx:李", "wx:a\u00e9", "phone:1", "x\ud800", "\U0001f600"]
+    ledger.note_many(noted, None, None, "posted", [""] * len(noted))
+    asked = ["wx:李", "idn:000000", "\U0001f600", "idn:9", "", "wx:b", "x\ud800", "zzz", f"idn:{40 * _FEW_KEYS - 1:06d}"]
+    few = ledger.codes(asked)   # (fewer than 1/_FEW_KEYS of the keys: searched)
+    many = ledger.codes(asked * 4 * _FEW_KEYS)[:len(asked)]   # (through the index)
+    assert few.tolist() == many.tolist()
+    keys = ledger.keys.tolist()
+    assert few.tolist() == [keys.index(k) if k in keys else -1 for k in asked]
+    assert ledger.codes([]).tolist() == []
