@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .identifiers import is_masked, normalize_bank_card, normalize_id_number, normalize_mobile
-from .io._tables import text_order, transfer_codes
+from .io._tables import text_codes, transfer_codes
 from .io.case import Case
 
 __all__ = ["Resolution", "resolve_entities", "is_organisation", "NOT_A_PERSON"]
@@ -124,12 +124,7 @@ class _Ledger:
         """Every key, sorted (object array); a key's code is its position here."""
         if self._keys is None:
             n_notes, n_a = len(self.note_key), len(self.merge_a)
-            codes, uniques = pd.factorize(np.array(self.note_key + self.merge_a + self.merge_b, dtype=object))
-            order = text_order(np.asarray(uniques, dtype=object))
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            codes = rank[codes]
-            self._keys = np.asarray(uniques, dtype=object)[order]
+            codes, self._keys = text_codes(np.array(self.note_key + self.merge_a + self.merge_b, dtype=object))
             self._note_codes = codes[:n_notes]
             self._merge_codes = np.vstack([codes[n_notes:n_notes + n_a], codes[n_notes + n_a:]])
         return self._keys

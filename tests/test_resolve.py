@@ -256,7 +256,7 @@ def test_text_order_sorts_as_python_does():
     for any text (non-ASCII, surrogates from broken exports, NUL inside and at the end)."""
     import numpy as np
 
-    from crimegraph.resolve import text_order
+    from crimegraph.io._tables import text_order
 
     texts = ["wx:b", "wx:a", "idn:4501", "李桂兰", "a\u00e9", "az", "\U0001f600", "\ufffd", "x\ud800", "x\ue000",
              "", "a", "wx:a"]

@@ -20,7 +20,7 @@ from ._common import (
     parse_time_series,
 )
 
-__all__ = ["finish_transfers", "repeated_transfers", "stable_id", "dedupe", "text_order", "transfer_codes"]
+__all__ = ["finish_transfers", "repeated_transfers", "stable_id", "dedupe", "text_codes", "text_order", "transfer_codes"]
 
 
 def stable_id(*parts: object) -> str:
@@ -60,12 +60,21 @@ def repeated_transfers(df: pd.DataFrame, ids: np.ndarray | None = None) -> np.nd
 def transfer_codes(ids: pd.Series) -> np.ndarray:
     """A code per transaction id, numbered in the order of the ids' text (0 for the first
     id, one more for each next distinct id; -1 where the id is missing)."""
-    codes, uniques = pd.factorize(ids)
+    return text_codes(ids)[0]
+
+
+def text_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A code per value of ``values`` (text), numbered in the order of the text (-1 where
+    missing), and the distinct values in that order (an object array: code ``i`` is its
+    ``i``-th value)."""
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
     if len(uniques) == 0:
-        return codes.astype(np.int64)
+        return codes.astype(np.int64), uniques
+    order = text_order(uniques)
     rank = np.empty(len(uniques), dtype=np.int64)
-    rank[text_order(np.asarray(uniques, dtype=object))] = np.arange(len(uniques))
-    return np.where(codes >= 0, rank[codes], codes).astype(np.int64)
+    rank[order] = np.arange(len(uniques))
+    return np.where(codes >= 0, rank[codes], codes).astype(np.int64), uniques[order]
 
 
 def text_order(values: np.ndarray) -> np.ndarray:
