@@ -20,7 +20,7 @@ from ._common import (
     parse_time_series,
 )
 
-__all__ = ["finish_transfers", "repeated_transfers", "stable_id", "dedupe", "text_codes", "text_order", "transfer_codes"]
+__all__ = ["finish_transfers", "repeated_transfers", "REPEAT_COLUMNS", "stable_id", "dedupe", "text_codes", "text_order", "transfer_codes"]
 
 
 def stable_id(*parts: object) -> str:
@@ -45,6 +45,10 @@ def _drop_repeats(frame: pd.DataFrame, dup: np.ndarray, report: FileReport | Non
         report.accepted -= n
         report.skip(reason, n)
     return frame.loc[~dup].reset_index(drop=True)
+
+
+#: The columns of a transfers table that :func:`repeated_transfers` compares.
+REPEAT_COLUMNS = ("transfer_id", "direction", "owner_account", "owner_nickname", "amount")
 
 
 def repeated_transfers(df: pd.DataFrame, ids: np.ndarray | None = None) -> np.ndarray:

@@ -37,7 +37,7 @@ from ..schema import (
     TRANSFER_COLUMNS,
 )
 from ._common import FileReport, Loaded, Source, empty_frame
-from ._tables import repeated_transfers, transfer_codes
+from ._tables import REPEAT_COLUMNS, repeated_transfers, transfer_codes
 from .chats import message_ids
 from .registry import READERS, _NamedBytes, describe_unknown, sniff
 
@@ -385,7 +385,7 @@ def _repeated(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: Columns of the transfers table that :func:`repeated_transfers` compares, and the file.
-_REPEAT_KEYS = ("transfer_id", "direction", "owner_account", "owner_nickname", "amount", "source_file")
+_REPEAT_KEYS = (*REPEAT_COLUMNS, "source_file")
 
 
 def _repeat_keys(frames: list[pd.DataFrame]) -> pd.DataFrame:
