@@ -176,7 +176,6 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         # idle (waited for in the exports stage). The graph is small (pickled to it in 0.1 s at
         # Dingtao scale); a forked child would have kept up to 2 GB of this process's pages.
         xml_files = [(write_graphml, out_dir / "graph.graphml"), (write_gexf, out_dir / "graph.gexf")]
-        xml_calls = [functools.partial(fn, cg.graph, path) for fn, path in xml_files]
         if big:
             xml = start_fresh(functools.partial(write_graphml_and_gexf, cg.graph, *[p for _, p in xml_files]))
         proj = stage("projection", lambda: suspect_projection(cg))
@@ -226,7 +225,8 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
                 write_neo4j(G, neo4j)
                 xml.result()
             else:   # XML serialisation is slow in Python: on a big graph, the files side by side
-                run_forked([*xml_calls, functools.partial(write_neo4j, G, neo4j)],
+                run_forked([*(functools.partial(fn, G, path) for fn, path in xml_files),
+                            functools.partial(write_neo4j, G, neo4j)],
                            processes=None if G.number_of_edges() >= PARALLEL_EDGES else 1)
             return [path for _, path in xml_files] + [neo4j]
 
