@@ -170,6 +170,23 @@ def test_clean_column_either_path_equals_cleaning_each_distinct_value(odd, disti
         assert list(map(repr, clean_column(column))) == list(map(repr, want))
 
 
+@given(st.lists(st.text(alphabet=" \t\n'/\u3000\u00a0\u2005ab1-N", max_size=5), max_size=60), st.integers(130, 300))
+@settings(max_examples=300)
+def test_clean_column_of_distinct_text_equals_cleaning_each_value(odd, distinct):
+    """A column of text only, mostly distinct (ids, times), is cleaned in C-level passes
+    (padding, quotes in front, null markers such as "/" or "N/A" left to clean itself): the
+    same list as clean of each value, wherever the odd values fall."""
+    from crimegraph.io._common import _clean_texts, clean, clean_column
+
+    values = [f"42000{i}\t" for i in range(distinct)]
+    for k, v in enumerate(odd):
+        values.insert((k * 37) % len(values), v)
+    values += ["N/A", " /", "'", "'\u3000x", "\u3000'y ", "z\u00a0"]
+    want = [clean(v) for v in values]
+    assert list(map(repr, clean_column(values))) == list(map(repr, want))
+    assert list(map(repr, _clean_texts(values))) == list(map(repr, want))
+
+
 def test_alipay_layouts_values():
     web = _one("S2_赵国栋_手机/alipay_record_20200301_20200531.csv")
     assert web.owner == {"names": "赵国栋", "alipay_accounts": "20880012345678900156"}

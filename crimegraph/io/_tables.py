@@ -165,7 +165,7 @@ def finish_transfers(records: list[dict[str, Any]] | dict[str, Sequence[Any]] | 
     completed = cols["completed"] if "completed" in cols else missing
     out["completed"] = np.fromiter(map(bool, completed), dtype=bool, count=m)
     out["source_line"] = np.asarray(cols["source_line"], dtype=np.int64)
-    df = pd.DataFrame({c: pd.Series(out[c], dtype=out[c].dtype) for c in TRANSFER_COLUMNS})
+    df = pd.DataFrame({c: pd.Series(out[c], dtype=out[c].dtype, copy=False) for c in TRANSFER_COLUMNS}, copy=False)
     # (a repeat shares its transaction id: a bill whose ids are all distinct has none)
     dup = repeated_transfers(df) if len(set(out["transfer_id"])) < m else None
     if dup is not None and dup.any():
