@@ -722,9 +722,9 @@ def test_clean_strips_like_its_pattern(text):
 @example('"a\r\nb",c\r\n"d\re"\n\nf', 5)
 @settings(max_examples=1000)
 def test_read_csv_text_is_csv_records_in_two_lists(text, start):
-    """The one-pass path (lines counted from the line breaks inside quoted fields) and the
-    line-tracking path agree with csv_records on every text: quoted line breaks, CR/LF
-    mixes, NULs, blank lines."""
+    """The one-pass path (a text without quotes: a line per record), the path that reads
+    each record's last line off the reader, and the error path agree with csv_records on
+    every text: quoted line breaks, CR/LF mixes, NULs, blank lines."""
     from crimegraph.io._common import csv_records, read_csv_text
 
     recs = list(csv_records(text, start_line=start))

@@ -249,38 +249,31 @@ def read_csv_text(text: str, *, start_line: int = 1) -> tuple[list[int], list[li
     """All records of CSV ``text`` as ``(lines, rows)``: what :func:`csv_records` yields,
     as two lists.
 
-    The rows come from one C-level pass of the csv module. A record takes one line plus the
-    line breaks (``\\n``, ``\\r\\n`` or ``\\r``) inside its quoted fields, so where each record
-    starts is a running sum (chat exports quote multi-line messages). After a csv error
-    (NUL, oversized field) each record's line is tracked as it is read instead.
+    Without a quote in the text every record is one line, and the rows come from one
+    C-level pass of the csv module. Otherwise (chat exports quote multi-line messages)
+    each record's last line is the reader's line count once it is read: the next record
+    starts after it. After a csv error (NUL, oversized field) :func:`csv_records` reads
+    the text again.
     """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    rows: list[list[str]] = []
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=False))
+        if '"' not in text:   # (no quoted field: a line break always ends a record)
+            rows = list(reader)
+            return list(range(start_line, start_line + len(rows))), rows
+        ends: list[int] = []
+        add_row, add_end = rows.append, ends.append
+        for row in reader:
+            add_row(row)
+            add_end(reader.line_num)
     except csv.Error:
-        rows = None
-    if rows is not None:
-        if not rows:
-            return [], rows
-        joined = list(map(",".join, rows))   # (a separator: "x\r" then "\ny" are two breaks)
-        spans = _counts(joined, "\n")
-        if "\r" in text:
-            spans += _counts(joined, "\r") - _counts(joined, "\r\n")
-        spans += 1   # (lines each record takes)
-        starts = np.empty(len(rows), dtype=np.int64)
-        starts[0] = start_line
-        np.cumsum(spans[:-1], out=starts[1:])
-        starts[1:] += start_line
-        return starts.tolist(), rows
-    lines: list[int] = []
-    rows = []
-    for line, f in csv_records(text, start_line=start_line):
-        lines.append(line)
-        rows.append(f)
-    return lines, rows
-
-
-def _counts(texts: list[str], sub: str) -> np.ndarray:
-    return np.fromiter(map(str.count, texts, repeat(sub)), dtype=np.int64, count=len(texts))
+        lines: list[int] = []
+        rows = []
+        for line, f in csv_records(text, start_line=start_line):
+            lines.append(line)
+            rows.append(f)
+        return lines, rows
+    return [start_line, *(start_line + e for e in ends[:-1])] if rows else [], rows
 
 
 _AMOUNT_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
