@@ -383,6 +383,24 @@ def test_extracted_columns_follow_their_names():
     assert _extract([text], ["text"]) == [tuple(";".join(getattr(e, c)) for c in _EXTRACTED)]
 
 
+def test_extract_many_messages_once_each_none_in_system_or_empty_ones():
+    """_extract gives each message the identifiers of its own text (repeats and texts met
+    in an earlier call alike), and none to system messages, empty or missing texts."""
+    from crimegraph.identifiers import extract_identifiers
+    from crimegraph.io.chats import _EXTRACTED, _NONE_FOUND, _extract
+
+    posts = [f"王秀英 45010319550214121{i} 手机1380013800{i}" for i in range(10)] + ["你好", "验证码 482913"]
+    contents = [*posts, posts[0], None, "", posts[3], posts[1]]
+    types = ["text"] * len(contents)
+    types[3] = types[-1] = "system"
+    want = [tuple(";".join(getattr(extract_identifiers(c), f)) for f in _EXTRACTED)
+            if c and t != "system" else _NONE_FOUND for c, t in zip(contents, types, strict=True)]
+    assert _extract(contents, types) == want
+    assert _extract(list(reversed(contents)), list(reversed(types))) == list(reversed(want))   # (cached now)
+    as_text = _extract(contents, ["text"] * len(contents))   # the system message's text, taken as text
+    assert as_text[3] != _NONE_FOUND and as_text[3][2] == "13800138003"
+
+
 # ------------------------------------------------------------- many texts at once
 _FIELDS = ("id_numbers", "invalid_id_numbers", "phones", "landlines", "bank_cards", "otp_codes")
 

@@ -857,3 +857,17 @@ def test_merge_messages_orders_ties_by_id_and_fills_only_from_copies_of_the_same
     assert out["sender_name"].tolist() == [want[m] for m in out["message_id"]]
     assert out["chat_name"].map(lambda v: v is None).all()
     assert out["copies"].tolist() == [2 if i < 50 else 1 for i in expected]
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(alphabet=" a1", max_size=2), st.integers(0, 9)),
+                         min_size=0, max_size=12).map(tuple), max_size=6))
+@settings(max_examples=400)
+def test_filled_rows_is_every_row_a_record(rows):
+    """The WeChat Pay XLSX reader takes a sheet's rows in bulk only when each row would be
+    taken on its own: a text first cell that is not blank and 9 cells or more filled."""
+    from crimegraph.io.bills import _filled_rows
+
+    def record(r):
+        return bool(r) and isinstance(r[0], str) and bool(r[0].strip()) and len(r) - r.count(None) >= 9
+
+    assert _filled_rows(rows) == (bool(rows) and all(record(r) for r in rows))

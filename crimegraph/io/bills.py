@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 from ..exceptions import FormatError
 from ._common import (
@@ -95,6 +99,21 @@ def _wechat_frame(rows: list[Sequence[Any]], lines: list[int], nickname: str | N
     }, raw_of)
 
 
+def _filled_rows(rows: list[Sequence[Any]]) -> bool:
+    """Whether every XLSX row (a tuple of cells, trailing blanks dropped) is a record as it
+    is: a text cell first that is not blank, and 9 cells or more filled (checked in C-level
+    passes; otherwise the rows are taken one by one)."""
+    if not rows or set(map(type, rows)) != {tuple} or min(map(len, rows)) < 9:
+        return False
+    firsts = list(map(itemgetter(0), rows))
+    if set(map(type, firsts)) != {str} or not all(map(str.strip, firsts)):
+        return False
+    n = len(rows)
+    filled = np.fromiter(map(len, rows), dtype=np.int64, count=n)
+    filled -= np.fromiter(map(tuple.count, rows, repeat(None)), dtype=np.int64, count=n)
+    return bool(filled.min() >= 9)
+
+
 def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = None,
                     device: str | None = None) -> Loaded:
     """Read a WeChat Pay bill (CSV or XLSX, any layout since 2018).
@@ -144,7 +163,12 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
                               path=name)
         good: list[Sequence[Any]] = []
         good_lines: list[int] = []
-        for line, values in rows[hdr + 1:]:
+        body = rows[hdr + 1:]
+        sheet_rows = [values for _, values in body]
+        if _filled_rows(sheet_rows):   # the usual sheet: every row a record
+            report.rows_read += len(body)
+            good, good_lines, body = sheet_rows, [line for line, _ in body], ()
+        for line, values in body:
             report.rows_read += 1
             first = values[0] if values else None
             if not (isinstance(first, str) and first.strip()) and \
@@ -173,6 +197,8 @@ def read_wechat_pay(path_or_buffer: PathOrBuffer, *, source_name: str | None = N
         rec_lines, recs = read_csv_text(body, start_line=hdr + 2)
         report.rows_read += len(recs)
         good, good_lines = [], []
+        if recs and set(map(len, recs)) == {11} and all(map(str.strip, map(itemgetter(0), recs))):
+            good, good_lines, rec_lines, recs = recs, rec_lines, [], []   # the usual bill: every record whole
         for line, fields in zip(rec_lines, recs, strict=True):
             n = len(fields)
             if not (fields and fields[0].strip()) and not any(x.strip() for x in fields):

@@ -13,9 +13,10 @@ text message (:func:`crimegraph.identifiers.extract_identifiers`).
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections.abc import Callable
-from itertools import compress
+from itertools import compress, repeat
 from operator import itemgetter
 from pathlib import PurePath
 from typing import Any
@@ -92,9 +93,12 @@ def _extract(contents: list[str | None], types: list[str]) -> list[tuple[str, ..
     messages). The same message exported from several phones is extracted once (``read_case``
     reads a chat's exports in one process); the new texts all at once
     (:func:`crimegraph.identifiers.find_identifiers_many`)."""
-    texts = [c if c and t != "system" else "" for c, t in zip(contents, types, strict=True)]
-    found = {c: _SEEN.get(c) for c in texts if c}   # (this call's own table: another thread
-    new = [c for c, hit in found.items() if hit is None]   # may empty the cache meanwhile)
+    texts = contents if "system" not in types else [
+        c if t != "system" else "" for c, t in zip(contents, types, strict=True)]
+    distinct = [c for c in dict.fromkeys(texts) if c]   # (each text once, in order)
+    # this call's own table (another thread may empty the cache meanwhile), in C-level passes
+    found: dict[str | None, tuple[str, ...] | None] = dict(zip(distinct, map(_SEEN.get, distinct), strict=True))
+    new = list(compress(distinct, map(operator.is_, found.values(), repeat(None))))
     if new:
         ids, bad, phones, _lands, cards, otps = find_identifiers_many(new)
         fresh = dict(zip(new, zip(ids, bad, phones, cards, otps, strict=True), strict=True))   # (_EXTRACTED)
@@ -102,7 +106,8 @@ def _extract(contents: list[str | None], types: list[str]) -> list[tuple[str, ..
         if len(_SEEN) + len(fresh) > _SEEN_MAX:
             _SEEN.clear()
         _SEEN.update(fresh)
-    return [found[c] if c else _NONE_FOUND for c in texts]   # type: ignore[misc]
+    found[""] = found[None] = _NONE_FOUND   # (no text: nothing found)
+    return list(map(found.__getitem__, texts))   # type: ignore[arg-type]
 
 
 def _open_csv(path_or_buffer: PathOrBuffer, source_name: str | None
