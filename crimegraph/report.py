@@ -104,9 +104,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
     for it), and, from the tables stage on, a second forked
     child makes and writes ``victims.csv`` and sums up the leaks for the briefing while
     this process writes the other tables and draws the map (the briefing stage waits
-    for the sums and makes the briefing). The files are the same either way. While
-    worker processes read the files, this process imports the libraries that the
-    later stages use (:func:`_import_later_stages`).
+    for the sums and makes the briefing). The files are the same either way.
 
     Examples
     --------
@@ -161,8 +159,7 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         return value
 
     try:
-        case_, transfer_ids = stage("read", lambda: _read_case(case, progress=progress,
-                                                                meanwhile=_import_later_stages))
+        case_, transfer_ids = stage("read", lambda: _read_case(case, progress=progress))
         # The evidence tables depend on the case alone: on a big case a forked child writes
         # them while this process analyses (the same bytes; waited for in the tables stage).
         evidence = {"transfers.csv": lambda: case_.transfers, "messages.csv": lambda: case_.messages,
@@ -245,18 +242,6 @@ def write_report(case: str | PathLike[str], out: str | PathLike[str], *, seed: i
         if bar is not None:
             bar.close()
     return result
-
-
-def _import_later_stages() -> None:
-    """Import the libraries that later stages import when they first need them (resolve:
-    SciPy's graph routines; map: pyvis; briefing: matplotlib's figure and backends), while
-    the read's worker processes parse the files: about 1.2 s of imports at Dingtao scale
-    that would otherwise hold up the stages this process runs one after another."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.backends.backend_svg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    import pyvis.network  # noqa: F401
-    import scipy.sparse.csgraph  # noqa: F401
 
 
 def _write_tables(frames: dict[str, Callable[[], Any]], out_dir: Path, *, processes: int | None = None

@@ -563,22 +563,6 @@ def test_read_case_is_deterministic(sample, workers):
     pd.testing.assert_frame_equal(again.report.rejects(), sample.report.rejects())
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_read_case_calls_meanwhile_once_while_workers_read(sample, workers):
-    """What the report does meanwhile (its imports) runs once while worker processes read,
-    in this process after they are forked, and not at all with one process; the case read
-    is the same."""
-    import os
-
-    from crimegraph.io.case import _read_case
-
-    calls = []
-    case, _ = _read_case(SAMPLE / "case", workers=workers, meanwhile=lambda: calls.append(os.getpid()))
-    assert calls == ([os.getpid()] if workers > 1 else [])
-    pd.testing.assert_frame_equal(case.transfers, sample.transfers)
-    pd.testing.assert_frame_equal(case.messages, sample.messages)
-
-
 def test_read_case_workers_validated():
     with pytest.raises(ValueError, match="workers"):
         read_case(SAMPLE / "case", workers=0)

@@ -14,7 +14,7 @@ import html
 import re
 import tomllib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from os import PathLike
@@ -259,10 +259,8 @@ def _read_task(root: Path, files: list[Path]) -> list[_Result]:
     return [_read_file(root, p) for p in files]
 
 
-def _read_files(root: Path, files: list[Path], workers: int, progress: bool | None,
-                meanwhile: Callable[[], object] | None = None) -> Iterator[_Result]:
-    """Results of :func:`_read_file` in the order of ``files`` (in ``workers`` processes);
-    ``meanwhile`` is called once the worker processes read (not with one process)."""
+def _read_files(root: Path, files: list[Path], workers: int, progress: bool | None) -> Iterator[_Result]:
+    """Results of :func:`_read_file` in the order of ``files`` (in ``workers`` processes)."""
     if workers <= 1:
         yield from _progress((_read_file(root, p) for p in files), len(files), progress)
         return
@@ -270,8 +268,6 @@ def _read_files(root: Path, files: list[Path], workers: int, progress: bool | No
     results: list[_Result | None] = [None] * len(files)
     with ProcessPoolExecutor(max_workers=workers, mp_context=fork_context()) as pool:
         futures = {pool.submit(_read_task, root, [files[i] for i in t]): t for t in tasks}
-        if meanwhile is not None:   # (the workers are forked by now: no fork while it runs)
-            meanwhile()
         bar = _progress_bar(len(files), progress)
         for fut in as_completed(futures):
             for i, res in zip(futures[fut], fut.result(), strict=True):
@@ -321,11 +317,10 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
     return _read_case(path, progress=progress, workers=workers)[0]
 
 
-def _read_case(path: str | PathLike[str], *, progress: bool | None = None, workers: int | None = None,
-               meanwhile: Callable[[], object] | None = None) -> tuple[Case, np.ndarray]:
+def _read_case(path: str | PathLike[str], *, progress: bool | None = None, workers: int | None = None
+               ) -> tuple[Case, np.ndarray]:
     """:func:`read_case`, and the transfers' :func:`transfer_codes` worked out on the way (for
-    :func:`crimegraph.resolve._resolve_entities`); ``meanwhile``: called in this process while
-    worker processes read the files (where they do)."""
+    :func:`crimegraph.resolve._resolve_entities`)."""
     root = Path(path)
     if not root.is_dir():
         raise FormatError("not a case folder (expected a folder of device sub-folders)", path=root)
@@ -336,7 +331,7 @@ def _read_case(path: str | PathLike[str], *, progress: bool | None = None, worke
     owners: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
     n_workers = _default_workers(len(files)) if workers is None else check_positive_int("workers", workers)
-    for results in _read_files(root, files, n_workers, progress, meanwhile):
+    for results in _read_files(root, files, n_workers, progress):
         for res in results:
             if isinstance(res, FileReport):
                 report.files.append(res)
