@@ -155,6 +155,32 @@ def test_xlsx_cells_normalised_by_column_as_by_row(rows, ragged):
     assert all(type(r) is tuple for r in got)
 
 
+@given(st.lists(st.one_of(st.sampled_from(["a", "b ", "/", ""]), st.text(alphabet="ab1 ", max_size=3), st.none(),
+                          st.just(float("nan")), st.floats(allow_nan=True), st.just(pd.NaT), st.just(pd.NA),
+                          st.just(Decimal("NaN")), st.integers(-2, 2), st.booleans(), st.just(1.0)), max_size=60),
+       st.booleans())
+@settings(max_examples=400)
+def test_map_unique_equals_its_definition_by_factorize(values, series):
+    """map_unique maps each distinct value once: the same list as mapping pd.factorize's
+    distinct values (1, 1.0 and True one value; every missing value given to fn as None)
+    and taking each row's, and fn is called at most once per distinct value and once for
+    each kind of missing value."""
+    from crimegraph.io._common import map_unique
+
+    calls = []
+
+    def fn(v):
+        calls.append(v)
+        return f"{type(v).__name__}:{v!r}"
+
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    want = [fn(uniques[c]) if c >= 0 else fn(None) for c in codes]
+    calls.clear()
+    got = map_unique(pd.Series(values, dtype=object) if series else values, fn)
+    assert got == want
+    assert len(calls) <= len(uniques) + sum(1 for v in dict.fromkeys(values) if pd.isna(v) is True)
+
+
 @given(st.lists(st.one_of(st.text(alphabet=" \t'/\u3000\u00a0ab1-", max_size=5), st.none(), st.just(float("nan")),
                           st.just(pd.NaT), st.just(pd.NA), st.just(Decimal("NaN")), st.integers(0, 3)),
                 max_size=40), st.integers(0, 200))

@@ -202,10 +202,13 @@ def map_unique(values: Sequence[Any] | pd.Series, fn: Callable[[Any], Any]) -> l
     >>> map_unique(["a ", "a ", None, "/"], clean)
     ['a', 'a', None, None]
     """
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object) if not isinstance(values, pd.Series)
-                                  else values.astype(object), use_na_sentinel=True)
-    table = np.fromiter([*map(fn, uniques), fn(None)], dtype=object, count=len(uniques) + 1)   # (-1: missing)
-    return table[codes].tolist()   # (a take in C: a Python loop over the codes cost ten times more)
+    if isinstance(values, pd.Series):
+        values = values.tolist()
+    # the distinct values, and each one's result, looked up in C-level passes (dict keys are
+    # equal as pd.factorize finds them equal: 1, 1.0 and True are one value; every missing
+    # value is one too, as it gives fn(None) however many of them there are)
+    table = {v: fn(None if v is None or (type(v) is not str and pd.isna(v)) else v) for v in dict.fromkeys(values)}
+    return list(map(table.__getitem__, values))
 
 
 def clean_column(values: Sequence[Any] | pd.Series) -> list[str | None]:
