@@ -16,6 +16,7 @@ from ._common import (
     bad_value_reason,
     clean_column,
     map_unique,
+    object_array,
     parse_amount,
     parse_time_series,
 )
@@ -181,8 +182,7 @@ _RAW = frozenset({"direction"})
 def _objects(values: Sequence[Any], *, missing: bool = True) -> np.ndarray:
     """``values`` as a 1-D object array, ``None`` where missing (NaN, NaT, NA); ``missing=False``
     when ``values`` can hold no missing value other than ``None``."""
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
+    arr = object_array(values)
     if missing:
         na = pd.isna(arr)
         if na.any():

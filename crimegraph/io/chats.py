@@ -38,6 +38,7 @@ from ._common import (
     map_unique,
     none_for_missing,
     object_frame,
+    object_series,
     parse_time_series,
     read_csv_text,
     read_source,
@@ -188,11 +189,11 @@ def finish_messages(frame: pd.DataFrame, report: FileReport, *, source_file: str
     df["time"] = times
     report.accepted = len(df)
     content = _text(df["content"])
-    df["content"] = pd.Series(content, dtype=object)
+    df["content"] = object_series(content)
     ext = _extract(content, df["msg_type"].tolist())
     found = list(zip(*ext, strict=True)) or [()] * len(_EXTRACTED)   # no rows left: empty columns
     for col, values in zip(_EXTRACTED, found, strict=True):
-        df[col] = pd.Series(values, dtype=object)
+        df[col] = object_series(values)
     df["message_id"] = message_ids(df)
     df["copies"] = 1
     df["device"] = device or ""
