@@ -589,6 +589,34 @@ def test_read_case_is_deterministic(sample, workers):
     pd.testing.assert_frame_equal(again.report.rejects(), sample.report.rejects())
 
 
+def test_read_case_pauses_the_cycle_collector_and_restores_it(monkeypatch):
+    """Reading runs with the cycle collector off (and the workers forked then keep it off);
+    it is on again afterwards, also when reading fails."""
+    import gc
+
+    import crimegraph.io.case as case_mod
+
+    seen = []
+    real = case_mod._devices
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(case_mod, "_devices", spy)
+    assert gc.isenabled()
+    read_case(SAMPLE / "case")
+    assert seen == [False] and gc.isenabled()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(case_mod, "_devices", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        read_case(SAMPLE / "case")
+    assert gc.isenabled()
+
+
 def test_read_case_workers_validated():
     with pytest.raises(ValueError, match="workers"):
         read_case(SAMPLE / "case", workers=0)

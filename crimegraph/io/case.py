@@ -317,10 +317,13 @@ def read_case(path: str | PathLike[str], *, progress: bool | None = None, worker
     return _read_case(path, progress=progress, workers=workers)[0]
 
 
+@gc_paused()   # (the workers forked here keep it paused: reading makes hardly any cycles)
 def _read_case(path: str | PathLike[str], *, progress: bool | None = None, workers: int | None = None
                ) -> tuple[Case, np.ndarray]:
     """:func:`read_case`, and the transfers' :func:`transfer_codes` worked out on the way (for
-    :func:`crimegraph.resolve._resolve_entities`)."""
+    :func:`crimegraph.resolve._resolve_entities`). The cycle collector is paused throughout,
+    in the worker processes too: with it, their CPU was 2 to 5% more and this process's
+    about 15% more, for about 20 objects in cycles found over a Dingtao-scale case."""
     root = Path(path)
     if not root.is_dir():
         raise FormatError("not a case folder (expected a folder of device sub-folders)", path=root)
