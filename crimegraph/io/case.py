@@ -396,7 +396,7 @@ def _repeat_keys(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return empty_frame(_REPEAT_KEYS)
     return pd.DataFrame({c: np.concatenate([f[c].to_numpy(dtype=object) for f in frames])
-                         for c in _REPEAT_KEYS}, dtype=object)
+                         for c in _REPEAT_KEYS}, dtype=object, copy=False)
 
 
 def _join_without(frames: list[pd.DataFrame], dup: np.ndarray) -> pd.DataFrame:
