@@ -195,7 +195,9 @@ def map_unique(values: Sequence[Any] | pd.Series, fn: Callable[[Any], Any]) -> l
 
     Exports repeat the same few values (types, statuses, senders, amounts) over
     and over; this keeps per-value Python work proportional to the distinct
-    values, not the rows. Missing values (None/NaN) are passed to ``fn`` as None.
+    values, not the rows. Missing values (None, NaN, NaT, NA) are passed to ``fn``
+    as None (once per kind of missing value found). Values are distinct as
+    ``pd.factorize`` finds them: ``1``, ``1.0`` and ``True`` are one value.
 
     Examples
     --------
@@ -204,9 +206,8 @@ def map_unique(values: Sequence[Any] | pd.Series, fn: Callable[[Any], Any]) -> l
     """
     if isinstance(values, pd.Series):
         values = values.tolist()
-    # the distinct values, and each one's result, looked up in C-level passes (dict keys are
-    # equal as pd.factorize finds them equal: 1, 1.0 and True are one value; every missing
-    # value is one too, as it gives fn(None) however many of them there are)
+    # the distinct values (dict keys: equal as pd.factorize finds them equal), and each row's
+    # result, looked up in C-level passes
     table = {v: fn(None if v is None or (type(v) is not str and pd.isna(v)) else v) for v in dict.fromkeys(values)}
     return list(map(table.__getitem__, values))
 
