@@ -17,6 +17,7 @@ from ._common import (
     clean_column,
     map_unique,
     object_array,
+    object_series,
     parse_amount,
     parse_time_series,
 )
@@ -124,7 +125,7 @@ def finish_transfers(records: list[dict[str, Any]] | dict[str, Sequence[Any]] | 
     if n == 0:
         report.finish()
         return pd.DataFrame({c: pd.Series(dtype="object") for c in TRANSFER_COLUMNS})
-    times = parse_time_series(pd.Series(cols["time_raw"], dtype=object))
+    times = parse_time_series(object_series(cols["time_raw"]))
     amounts = map_unique(cols["amount_raw"], parse_amount)
     bad_time = times.isna().to_numpy()
     bad_amount = np.array([a is None or a < 0 for a in amounts], dtype=bool)
