@@ -208,7 +208,7 @@ def map_unique(values: Sequence[Any] | pd.Series, fn: Callable[[Any], Any]) -> l
         values = values.tolist()
     # the distinct values (dict keys: equal as pd.factorize finds them equal), and each row's
     # result, looked up in C-level passes
-    table = {v: fn(None if v is None or (type(v) is not str and pd.isna(v)) else v) for v in dict.fromkeys(values)}
+    table = {v: fn(None if _missing(v) else v) for v in dict.fromkeys(values)}
     return list(map(table.__getitem__, values))
 
 
@@ -244,9 +244,15 @@ def _clean_texts(values: Sequence[str]) -> list[str | None]:
     return out   # type: ignore[return-value]
 
 
+def _missing(v: Any) -> bool:
+    """Whether ``v`` is a missing value (None, NaN, NaT, NA), which :func:`map_unique` gives
+    its function as None."""
+    return v is None or (type(v) is not str and pd.api.types.is_scalar(v) and pd.isna(v))
+
+
 def _clean_cell(v: Any) -> str | None:
     """:func:`clean` as :func:`map_unique` calls it: missing values (NaN, NaT, NA) as None."""
-    return None if pd.api.types.is_scalar(v) and pd.isna(v) else clean(v)
+    return None if _missing(v) else clean(v)
 
 
 def read_csv_text(text: str, *, start_line: int = 1) -> tuple[list[int], list[list[str]]]:
